@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+// Stylize: neural style transfer in Swift.
+// Layers depend one way: stylize (CLI) → Stylize (algorithms) → StylizeNN, StylizeIO → StylizeTensor → C libraries.
+import PackageDescription
+
+let package = Package(
+    name: "Stylize",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Stylize", targets: ["Stylize"]),
+        .executable(name: "stylize", targets: ["stylize"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, each wrapped by a module map.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        .systemLibrary(name: "CSPNG", path: "Sources/CSPNG"),
+        .systemLibrary(name: "CEXIF", path: "Sources/CEXIF"),
+
+        // Tensors and the kernels' engine.
+        .target(name: "StylizeTensor", dependencies: ["CDNNL", "COpenBLAS"]),
+        // Layers with forward and backward passes, and VGG-19.
+        .target(name: "StylizeNN", dependencies: ["StylizeTensor", "CDNNL", "COpenBLAS"]),
+        // Images in and out, the torch-file reader, the weights cache.
+        .target(name: "StylizeIO", dependencies: [
+            "StylizeTensor", "CJPEG", "CSPNG", "CEXIF",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // Algorithms and the library API: losses, optimizers, style transfer.
+        .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO"]),
+        // The command-line tool.
+        .executableTarget(name: "stylize", dependencies: [
+            "Stylize",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Speed and memory benchmark; prints JSON.
+        .executableTarget(name: "stylize-bench", dependencies: ["Stylize"], path: "Benchmarks/stylize-bench"),
+
+        .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

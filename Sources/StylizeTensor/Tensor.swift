@@ -1,0 +1,109 @@
+import COpenBLAS
+
+/// Owns one 64-byte-aligned float32 buffer. Shared between tensor copies until one of them writes
+/// (copy-on-write in `Tensor`), so passing tensors around never copies pixels by accident.
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    public init(count: Int) {
+        precondition(count >= 0, "negative tensor size")
+        self.count = count
+        // 64-byte alignment: what oneDNN's AVX-512 kernels and OpenBLAS prefer.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+}
+
+/// A dense float32 tensor in row-major order. Images and activations are NCHW with batch 1.
+///
+/// `Tensor` is a value: copies share storage until one is mutated.
+public struct Tensor: Sendable {
+    public private(set) var shape: [Int]
+    public private(set) var storage: TensorStorage
+
+    /// Number of elements.
+    public var count: Int { storage.count }
+
+    /// A tensor of the given shape filled with `value`.
+    public init(shape: [Int], repeating value: Float = 0) {
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        storage = TensorStorage(count: n)
+        storage.pointer.initialize(repeating: value, count: n)
+    }
+
+    /// A tensor of the given shape holding `scalars` in row-major order.
+    public init(shape: [Int], scalars: [Float]) {
+        let n = shape.reduce(1, *)
+        precondition(n == scalars.count, "shape \(shape) needs \(n) values, got \(scalars.count)")
+        self.shape = shape
+        storage = TensorStorage(count: n)
+        scalars.withUnsafeBufferPointer { storage.pointer.initialize(from: $0.baseAddress!, count: n) }
+    }
+
+    /// The elements in row-major order.
+    public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: count)) }
+
+    /// Read-only access to the elements.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Write access; copies the storage first if another tensor shares it.
+    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        makeUnique()
+        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        var t = self
+        t.shape = newShape
+        return t
+    }
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) {
+            let copy = TensorStorage(count: count)
+            copy.pointer.initialize(from: storage.pointer, count: count)
+            storage = copy
+        }
+    }
+}
+
+// MARK: - Vector arithmetic on whole tensors, through BLAS (used by losses and optimizers).
+
+extension Tensor {
+    /// Σ selfᵢ·otherᵢ, accumulated in double precision.
+    public func dot(_ other: Tensor) -> Double {
+        precondition(count == other.count, "dot of \(shape) and \(other.shape)")
+        return cblas_dsdot(Int32(count), storage.pointer, 1, other.storage.pointer, 1)
+    }
+
+    /// self += alpha·x
+    public mutating func add(_ x: Tensor, scaledBy alpha: Float = 1) {
+        precondition(count == x.count, "add of \(shape) and \(x.shape)")
+        let xp = x.storage.pointer, n = Int32(count)
+        withUnsafeMutableBufferPointer { cblas_saxpy(n, alpha, xp, 1, $0.baseAddress, 1) }
+    }
+
+    /// self *= alpha
+    public mutating func scale(by alpha: Float) {
+        let n = Int32(count)
+        withUnsafeMutableBufferPointer { cblas_sscal(n, alpha, $0.baseAddress, 1) }
+    }
+
+    /// Σ selfᵢ², in double precision.
+    public var squaredNorm: Double { dot(self) }
+
+    /// max |selfᵢ|
+    public var maxAbs: Float {
+        guard count > 0 else { return 0 }
+        let i = cblas_isamax(Int32(count), storage.pointer, 1)
+        return abs(storage.pointer[Int(i)])
+    }
+}
