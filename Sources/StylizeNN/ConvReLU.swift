@@ -1,0 +1,106 @@
+import CDNNL
+import StylizeTensor
+
+/// A 3×3 convolution (stride 1, zero padding 1) followed by ReLU, as in every VGG block.
+/// The ReLU is fused into the convolution as a oneDNN post-op, so the activation is written once.
+public struct ConvReLU: Sendable {
+    public let name: String
+    /// [out, in, 3, 3]
+    public let weight: Tensor
+    /// [out]
+    public let bias: Tensor
+
+    public var inChannels: Int { weight.shape[1] }
+    public var outChannels: Int { weight.shape[0] }
+
+    public init(name: String, weight: Tensor, bias: Tensor) {
+        self.name = name
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// Compiles the layer for a source of layout `src` and spatial size `height`×`width`.
+    func compile(src: dnnl_memory_desc_t, height: Int, width: Int, context: DNNLContext) -> ConvReLUPlan {
+        ConvReLUPlan(layer: self, src: src, height: height, width: width, context: context)
+    }
+}
+
+/// A ConvReLU compiled for one input size: forward, ReLU backward and backward-to-input
+/// primitives, with the weights reordered once into the layouts each kernel prefers.
+final class ConvReLUPlan {
+    let forward: DNNLPrimitive
+    let reluBackward: DNNLPrimitive
+    let backwardData: DNNLPrimitive
+    let forwardWeights: DNNLMemory
+    let backwardWeights: DNNLMemory
+    let bias: DNNLMemory
+    /// Layout of the activation this layer writes (and of its gradient).
+    let dst: dnnl_memory_desc_t
+    /// Layout of the gradient this layer's backward pass writes for its input.
+    var diffSrc: dnnl_memory_desc_t { backwardData.md(dnnl_query_diff_src_md) }
+
+    init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, context: DNNLContext) {
+        let oc = layer.outChannels, ic = layer.inChannels
+        var src = src
+        var weightsAny = DNNLDesc.make([oc, ic, 3, 3], dnnl_format_tag_any)
+        var biasMD = DNNLDesc.make([oc], dnnl_x)
+        var dstAny = DNNLDesc.make([1, oc, height, width], dnnl_format_tag_any)
+        let strides = DNNLDesc.dims([1, 1]), pad = DNNLDesc.dims([1, 1])
+
+        var fwdDesc = dnnl_convolution_desc_t()
+        dnnlCheck(dnnl_convolution_forward_desc_init(&fwdDesc, dnnl_forward_training, dnnl_convolution_direct,
+                                                     &src, &weightsAny, &biasMD, &dstAny, strides, pad, pad),
+                  "\(layer.name) forward descriptor")
+        let relu = DNNLAttributes(relu: true)
+        forward = DNNLPrimitive(pd: context.primitiveDesc(&fwdDesc, attributes: relu, name: layer.name), name: layer.name)
+        dst = forward.md(dnnl_query_dst_md)
+
+        // Backward to the input reads the gradient in the forward output's layout, so gradients
+        // flow without reorders. Its own output layout is left to oneDNN: for the 3-channel first
+        // layer a plain layout would fall back to a reference kernel ~1000× slower.
+        var dstMD = dst
+        var diffSrcAny = DNNLDesc.make([1, ic, height, width], dnnl_format_tag_any)
+        var bwdDesc = dnnl_convolution_desc_t()
+        dnnlCheck(dnnl_convolution_backward_data_desc_init(&bwdDesc, dnnl_convolution_direct, &diffSrcAny, &weightsAny,
+                                                           &dstMD, strides, pad, pad),
+                  "\(layer.name) backward descriptor")
+        backwardData = DNNLPrimitive(pd: context.primitiveDesc(&bwdDesc, hint: forward, name: layer.name + " backward"),
+                                     name: layer.name + " backward")
+
+        // ReLU's derivative from its output: 1 where the output is positive.
+        var reluDesc = dnnl_eltwise_desc_t()
+        dnnlCheck(dnnl_eltwise_backward_desc_init(&reluDesc, dnnl_eltwise_relu_use_dst_for_bwd, &dstMD, &dstMD, 0, 0),
+                  "\(layer.name) relu backward descriptor")
+        var reluFwdDesc = dnnl_eltwise_desc_t()
+        dnnlCheck(dnnl_eltwise_forward_desc_init(&reluFwdDesc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &dstMD, 0, 0),
+                  "\(layer.name) relu hint descriptor")
+        let reluHint = DNNLPrimitive(pd: context.primitiveDesc(&reluFwdDesc, name: "relu hint"), name: "relu hint")
+        reluBackward = DNNLPrimitive(pd: context.primitiveDesc(&reluDesc, hint: reluHint, name: layer.name + " relu backward"),
+                                     name: layer.name + " relu backward")
+
+        let plainWeights = DNNLMemory(wrapping: layer.weight.storage, DNNLDesc.make([oc, ic, 3, 3], dnnl_oihw), context)
+        forwardWeights = Self.reordered(plainWeights, to: forward.md(dnnl_query_weights_md), context)
+        backwardWeights = Self.reordered(plainWeights, to: backwardData.md(dnnl_query_weights_md), context)
+        bias = DNNLMemory(wrapping: layer.bias.storage, biasMD, context)
+    }
+
+    private static func reordered(_ memory: DNNLMemory, to md: dnnl_memory_desc_t, _ context: DNNLContext) -> DNNLMemory {
+        if DNNLDesc.equal(memory.desc, md) { return memory }
+        let out = DNNLMemory(md, context)
+        context.execute(context.reorder(from: memory.desc, to: md), [(DNNL_ARG_FROM, memory), (DNNL_ARG_TO, out)])
+        return out
+    }
+
+    /// dst = relu(conv(src) + bias)
+    func runForward(src: DNNLMemory, dst: DNNLMemory, context: DNNLContext) {
+        context.execute(forward, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, forwardWeights),
+                                  (DNNL_ARG_BIAS, bias), (DNNL_ARG_DST, dst)])
+    }
+
+    /// diffSrc = convᵀ(relu'(dst) ⊙ diffDst). Overwrites diffDst with the pre-ReLU gradient.
+    func runBackward(dst: DNNLMemory, diffDst: DNNLMemory, diffSrc: DNNLMemory, context: DNNLContext) {
+        context.execute(reluBackward, [(DNNL_ARG_DST, dst), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_SRC, diffDst)])
+        context.execute(backwardData, [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, backwardWeights),
+                                       (DNNL_ARG_DIFF_SRC, diffSrc)])
+    }
+}

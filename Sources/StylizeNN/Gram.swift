@@ -1,0 +1,43 @@
+import COpenBLAS
+import StylizeTensor
+
+/// Gram matrices of feature maps, G = F Fᵀ / (H·W) with F the C×(H·W) matrix of a [1, C, H, W]
+/// activation: the style statistics of Gatys et al., through BLAS.
+public enum Gram {
+    /// G for `features` [1, C, H, W]; shape [C, C].
+    public static func forward(_ features: Tensor) -> Tensor {
+        let c = features.shape[1], n = features.count / c
+        var g = Tensor(shape: [c, c])
+        let f = features.storage.pointer
+        g.withUnsafeMutableBufferPointer { out in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(c), Int32(n),
+                        1 / Float(n), f, Int32(n), f, Int32(n), 0, out.baseAddress, Int32(c))
+        }
+        return g
+    }
+
+    /// dL/dF given dL/dG (shape [C, C]) and F: (dG + dGᵀ) F / (H·W), shaped like `features`.
+    public static func backward(features: Tensor, gradient: Tensor) -> Tensor {
+        let c = features.shape[1], n = features.count / c
+        precondition(gradient.shape == [c, c], "Gram gradient must be [\(c), \(c)], got \(gradient.shape)")
+        // Symmetrise first so one GEMM does the rest.
+        var sym = gradient
+        sym.withUnsafeMutableBufferPointer { s in
+            for i in 0..<c {
+                for j in (i + 1)..<max(c, i + 1) {
+                    let v = s[i * c + j] + s[j * c + i]
+                    s[i * c + j] = v
+                    s[j * c + i] = v
+                }
+                s[i * c + i] *= 2
+            }
+        }
+        var df = Tensor(shape: features.shape)
+        let f = features.storage.pointer, gs = sym.storage.pointer
+        df.withUnsafeMutableBufferPointer { out in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(n), Int32(c),
+                        1 / Float(n), gs, Int32(c), f, Int32(n), 0, out.baseAddress, Int32(n))
+        }
+        return df
+    }
+}

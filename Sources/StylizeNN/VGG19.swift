@@ -1,0 +1,245 @@
+import CDNNL
+import StylizeTensor
+
+/// Errors building or running a network.
+public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownLayer(String)
+    case wrongWeightShape(layer: String, expected: [Int], got: [Int])
+    case wrongLayerCount(expected: Int, got: Int)
+    case wrongInputShape([Int])
+    case imageTooSmall(height: Int, width: Int, layer: String, minimum: Int)
+
+    public var description: String {
+        switch self {
+        case .unknownLayer(let name):
+            return "unknown layer '\(name)' (VGG-19 has \(VGG19.layerNames.first!) … \(VGG19.layerNames.last!); see `stylize layers`)"
+        case .wrongWeightShape(let layer, let expected, let got):
+            return "weights for \(layer) have shape \(got), VGG-19 needs \(expected)"
+        case .wrongLayerCount(let expected, let got):
+            return "VGG-19 has \(expected) convolutions, the weights have \(got)"
+        case .wrongInputShape(let shape):
+            return "network input must be [1, 3, H, W], got \(shape)"
+        case .imageTooSmall(let h, let w, let layer, let minimum):
+            return "a \(w)×\(h) image is too small to reach \(layer): both sides must be at least \(minimum) px"
+        }
+    }
+}
+
+public enum Pooling: String, Sendable, CaseIterable { case max, average }
+
+/// VGG-19's convolutional part (Simonyan & Zisserman 2014) as a feature extractor for style
+/// transfer: 16 conv+ReLU layers in five blocks separated by 2×2 pooling. Its forward pass stops
+/// at the deepest requested layer; its backward pass takes loss gradients at the requested layers
+/// and returns the gradient with respect to the input image.
+///
+/// Activations stay in oneDNN's blocked layout from layer to layer; only the requested taps are
+/// converted to plain NCHW tensors. Compiled plans and their buffers are kept per input size, so
+/// repeated iterations allocate nothing.
+public final class VGG19 {
+    /// The activations that can be requested, in network order (one per convolution).
+    public static let layerNames: [String] = [
+        "relu1_1", "relu1_2", "relu2_1", "relu2_2",
+        "relu3_1", "relu3_2", "relu3_3", "relu3_4",
+        "relu4_1", "relu4_2", "relu4_3", "relu4_4",
+        "relu5_1", "relu5_2", "relu5_3", "relu5_4",
+    ]
+
+    /// Output channels of each convolution.
+    public static let channels = [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512]
+
+    enum Step: Equatable { case conv(Int), pool }
+
+    /// The network as the paper draws it.
+    static let steps: [Step] = [
+        .conv(0), .conv(1), .pool,
+        .conv(2), .conv(3), .pool,
+        .conv(4), .conv(5), .conv(6), .conv(7), .pool,
+        .conv(8), .conv(9), .conv(10), .conv(11), .pool,
+        .conv(12), .conv(13), .conv(14), .conv(15),
+    ]
+
+    public let layers: [ConvReLU]
+    public let pooling: Pooling
+    private let context = DNNLContext()
+    private var plans: [PlanKey: Plan] = [:]
+    private var planOrder: [PlanKey] = []
+    private var lastPlan: Plan?
+
+    /// - Parameter convolutions: 16 (weight [out, in, 3, 3], bias [out]) pairs, conv1_1 … conv5_4.
+    public init(convolutions: [(weight: Tensor, bias: Tensor)], pooling: Pooling) throws(NNError) {
+        guard convolutions.count == Self.channels.count else {
+            throw .wrongLayerCount(expected: Self.channels.count, got: convolutions.count)
+        }
+        var inChannels = 3
+        var layers: [ConvReLU] = []
+        for (i, (w, b)) in convolutions.enumerated() {
+            let name = "conv" + Self.layerNames[i].dropFirst(4)
+            let expected = [Self.channels[i], inChannels, 3, 3]
+            guard w.shape == expected else { throw .wrongWeightShape(layer: name, expected: expected, got: w.shape) }
+            guard b.shape == [Self.channels[i]] else {
+                throw .wrongWeightShape(layer: name + " bias", expected: [Self.channels[i]], got: b.shape)
+            }
+            layers.append(ConvReLU(name: name, weight: w, bias: b))
+            inChannels = Self.channels[i]
+        }
+        self.layers = layers
+        self.pooling = pooling
+    }
+
+    /// The step after which layer `name`'s activation is available, or nil for an unknown name.
+    static func slot(of name: String) -> Int? {
+        guard let conv = layerNames.firstIndex(of: name) else { return nil }
+        return steps.firstIndex(of: .conv(conv))! + 1
+    }
+
+    /// Runs the network on `input` ([1, 3, H, W], already preprocessed) up to the deepest of `taps`
+    /// and returns the activation of each tap as [1, C, h, w].
+    public func forward(_ input: Tensor, taps: Set<String>) throws(NNError) -> [String: Tensor] {
+        guard input.shape.count == 4, input.shape[0] == 1, input.shape[1] == 3 else { throw .wrongInputShape(input.shape) }
+        var slots: [String: Int] = [:]
+        for name in taps {
+            guard let s = Self.slot(of: name) else { throw .unknownLayer(name) }
+            slots[name] = s
+        }
+        let depth = slots.values.max() ?? 0
+        let (h, w) = (input.shape[2], input.shape[3])
+        let pools = Self.steps[..<depth].filter { $0 == .pool }.count
+        let minimum = 1 << pools
+        if h < minimum || w < minimum, let deepest = slots.max(by: { $0.value < $1.value })?.key {
+            throw .imageTooSmall(height: h, width: w, layer: deepest, minimum: minimum)
+        }
+        let plan = self.plan(height: h, width: w, depth: depth)
+        plan.run(input: input, context: context)
+        lastPlan = plan
+        return slots.mapValues { plan.read(slot: $0, context: context) }
+    }
+
+    /// The gradient with respect to the input of the last `forward`, given the loss gradients
+    /// at (some of) its taps, each shaped like the tap's activation.
+    public func backward(_ gradients: [String: Tensor]) -> Tensor {
+        guard let plan = lastPlan else { preconditionFailure("VGG19.backward before forward") }
+        var bySlot: [Int: Tensor] = [:]
+        for (name, g) in gradients {
+            guard let s = Self.slot(of: name), s <= plan.depth else { preconditionFailure("no forward activation for \(name)") }
+            bySlot[s] = g
+        }
+        return plan.backward(bySlot, context: context)
+    }
+
+    private func plan(height: Int, width: Int, depth: Int) -> Plan {
+        let key = PlanKey(height: height, width: width, depth: depth)
+        if let p = plans[key] { return p }
+        // Keep the few sizes a run alternates between (content, styles, result); drop older ones.
+        if planOrder.count >= 3 { plans[planOrder.removeFirst()] = nil }
+        let p = Plan(layers: layers, pooling: pooling, height: height, width: width, depth: depth, context: context)
+        plans[key] = p
+        planOrder.append(key)
+        return p
+    }
+
+    /// Frees the compiled plans and their buffers (they are rebuilt on demand).
+    public func releaseBuffers() {
+        plans = [:]
+        planOrder = []
+        lastPlan = nil
+    }
+}
+
+private struct PlanKey: Hashable { let height, width, depth: Int }
+
+/// The first `depth` steps of VGG-19 compiled for one input size, with a forward buffer and a
+/// gradient buffer per step output ("slot"; slot 0 is the input image, in plain NCHW).
+private final class Plan {
+    enum Compiled { case conv(ConvReLUPlan), pool(Pool2DPlan) }
+    let depth: Int
+    let compiled: [Compiled]
+    let activations: [DNNLMemory]
+    let gradients: [DNNLMemory]
+    let shapes: [[Int]]
+
+    init(layers: [ConvReLU], pooling: Pooling, height: Int, width: Int, depth: Int, context: DNNLContext) {
+        self.depth = depth
+        var md = DNNLDesc.make([1, 3, height, width], dnnl_nchw)
+        var shape = [1, 3, height, width]
+        var compiled: [Compiled] = []
+        var mds = [md]
+        var shapes = [shape]
+        for step in VGG19.steps[..<depth] {
+            switch step {
+            case .conv(let i):
+                let p = layers[i].compile(src: md, height: shape[2], width: shape[3], context: context)
+                compiled.append(.conv(p))
+                md = p.dst
+                shape[1] = layers[i].outChannels
+            case .pool:
+                let p = Pool2DPlan(pooling: pooling, src: md, channels: shape[1], height: shape[2], width: shape[3], context: context)
+                compiled.append(.pool(p))
+                md = p.dst
+                shape[2] /= 2
+                shape[3] /= 2
+            }
+            mds.append(md)
+            shapes.append(shape)
+        }
+        self.compiled = compiled
+        self.shapes = shapes
+        activations = mds.map { DNNLMemory($0, context) }
+        // The image's gradient arrives in the first convolution's preferred layout and is
+        // converted to plain NCHW once at the end.
+        var gradientMDs = mds
+        if case .conv(let first)? = compiled.first { gradientMDs[0] = first.diffSrc }
+        for case (let j, .conv(let p)) in compiled.enumerated() where j > 0 {
+            precondition(DNNLDesc.equal(p.diffSrc, mds[j]), "layer \(j) writes its gradient in an unexpected layout")
+        }
+        gradients = gradientMDs.map { DNNLMemory($0, context) }
+        plainImage = mds[0]
+    }
+
+    private let plainImage: dnnl_memory_desc_t
+
+    func run(input: Tensor, context: DNNLContext) {
+        input.withUnsafeBufferPointer { src in
+            activations[0].pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
+        }
+        for (j, step) in compiled.enumerated() {
+            switch step {
+            case .conv(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
+            case .pool(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
+            }
+        }
+    }
+
+    /// Slot `s`'s activation as a plain NCHW tensor.
+    func read(slot s: Int, context: DNNLContext) -> Tensor {
+        let out = Tensor(shape: shapes[s])
+        let plain = DNNLMemory(wrapping: out.storage, DNNLDesc.make(shapes[s], dnnl_nchw), context)
+        context.execute(context.reorder(from: activations[s].desc, to: plain.desc), [(DNNL_ARG_FROM, activations[s]), (DNNL_ARG_TO, plain)])
+        return out
+    }
+
+    /// Writes (or adds, with `accumulate`) a plain NCHW gradient into slot `s`'s gradient buffer.
+    private func inject(_ g: Tensor, slot s: Int, accumulate: Bool, context: DNNLContext) {
+        precondition(g.shape == shapes[s], "gradient shape \(g.shape) does not match activation \(shapes[s])")
+        let plain = DNNLMemory(wrapping: g.storage, DNNLDesc.make(shapes[s], dnnl_nchw), context)
+        context.execute(context.reorder(from: plain.desc, to: gradients[s].desc, accumulate: accumulate),
+                        [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, gradients[s])])
+    }
+
+    func backward(_ bySlot: [Int: Tensor], context: DNNLContext) -> Tensor {
+        let result = Tensor(shape: shapes[0])
+        guard let top = bySlot.keys.max() else { return result }
+        inject(bySlot[top]!, slot: top, accumulate: false, context: context)
+        for j in stride(from: top - 1, through: 0, by: -1) {
+            switch compiled[j] {
+            case .conv(let p):
+                p.runBackward(dst: activations[j + 1], diffDst: gradients[j + 1], diffSrc: gradients[j], context: context)
+            case .pool(let p):
+                p.runBackward(diffDst: gradients[j + 1], diffSrc: gradients[j], context: context)
+            }
+            if j > 0, let g = bySlot[j] { inject(g, slot: j, accumulate: true, context: context) }
+        }
+        let plain = DNNLMemory(wrapping: result.storage, plainImage, context)
+        context.execute(context.reorder(from: gradients[0].desc, to: plainImage), [(DNNL_ARG_FROM, gradients[0]), (DNNL_ARG_TO, plain)])
+        return result
+    }
+}
