@@ -20,8 +20,11 @@ public struct ConvReLU: Sendable {
     }
 
     /// Compiles the layer for a source of layout `src` and spatial size `height`×`width`.
-    func compile(src: dnnl_memory_desc_t, height: Int, width: Int, context: DNNLContext) -> ConvReLUPlan {
-        ConvReLUPlan(layer: self, src: src, height: height, width: width, context: context)
+    /// Activations and their gradients use `src`'s data type; `diffSrcType` is the type of the
+    /// gradient this layer hands to its input (float32 for the image, whatever the precision).
+    func compile(src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
+                 context: DNNLContext) -> ConvReLUPlan {
+        ConvReLUPlan(layer: self, src: src, height: height, width: width, diffSrcType: diffSrcType, context: context)
     }
 }
 
@@ -39,12 +42,16 @@ final class ConvReLUPlan {
     /// Layout of the gradient this layer's backward pass writes for its input.
     var diffSrc: dnnl_memory_desc_t { backwardData.md(dnnl_query_diff_src_md) }
 
-    init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, context: DNNLContext) {
+    init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
+         context: DNNLContext) {
         let oc = layer.outChannels, ic = layer.inChannels
         var src = src
-        var weightsAny = DNNLDesc.make([oc, ic, 3, 3], dnnl_format_tag_any)
+        // In bf16 the weights and activations are bf16 while every kernel accumulates in fp32;
+        // the bias stays fp32.
+        let type = src.data_type
+        var weightsAny = DNNLDesc.make([oc, ic, 3, 3], dnnl_format_tag_any, type)
         var biasMD = DNNLDesc.make([oc], dnnl_x)
-        var dstAny = DNNLDesc.make([1, oc, height, width], dnnl_format_tag_any)
+        var dstAny = DNNLDesc.make([1, oc, height, width], dnnl_format_tag_any, type)
         let strides = DNNLDesc.dims([1, 1]), pad = DNNLDesc.dims([1, 1])
 
         var fwdDesc = dnnl_convolution_desc_t()
@@ -59,7 +66,7 @@ final class ConvReLUPlan {
         // flow without reorders. Its own output layout is left to oneDNN: for the 3-channel first
         // layer a plain layout would fall back to a reference kernel ~1000× slower.
         var dstMD = dst
-        var diffSrcAny = DNNLDesc.make([1, ic, height, width], dnnl_format_tag_any)
+        var diffSrcAny = DNNLDesc.make([1, ic, height, width], dnnl_format_tag_any, diffSrcType)
         var bwdDesc = dnnl_convolution_desc_t()
         dnnlCheck(dnnl_convolution_backward_data_desc_init(&bwdDesc, dnnl_convolution_direct, &diffSrcAny, &weightsAny,
                                                            &dstMD, strides, pad, pad),
