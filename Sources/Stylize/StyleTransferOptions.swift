@@ -1,0 +1,89 @@
+import StylizeNN
+
+/// A layer of VGG-19 with the weight its loss term gets: the layer's term is multiplied by it.
+public struct LayerWeight: Sendable, Hashable {
+    public var layer: String
+    public var weight: Float
+    public init(_ layer: String, weight: Float = 1) { self.layer = layer; self.weight = weight }
+}
+
+/// Everything one Gatys run needs besides its images. Defaults follow jcjohnson/neural-style's,
+/// whose loss normalisation this project shares, so its users' weights carry over unchanged.
+public struct StyleTransferOptions: Sendable {
+    public enum Initialization: Sendable, Hashable {
+        case content
+        /// Gaussian noise from `seed`.
+        case noise
+        /// An RGB image in [0, 1], resized to the output size.
+        case image(path: String)
+    }
+    public enum Optimizer: String, Sendable, CaseIterable { case lbfgs, adam }
+    public enum Pooling: String, Sendable, CaseIterable { case max, avg }
+
+    /// Longer side of the output in pixels.
+    public var imageSize: Int = 512
+    /// Evaluations of the objective (each one VGG-19 forward and backward pass).
+    public var iterations: Int = 500
+    public var contentWeight: Float = 5
+    public var styleWeight: Float = 100
+    public var tvWeight: Float = 1e-3
+    public var contentLayers: [LayerWeight] = [LayerWeight("relu4_2")]
+    public var styleLayers: [LayerWeight] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { LayerWeight($0) }
+    /// One weight per style image; normalised to sum to 1. Empty means equal weights.
+    public var styleBlendWeights: [Float] = []
+    /// Style images are resized to `styleScale × imageSize` on their longer side.
+    public var styleScale: Float = 1
+    public var initialization: Initialization = .content
+    public var optimizer: Optimizer = .lbfgs
+    /// Adam's step size (in 0–255 pixel units, as neural-style's).
+    public var learningRate: Float = 10
+    /// L-BFGS's memory: how many (step, gradient change) pairs it keeps. Each pair holds two
+    /// vectors the size of the image (2 × 3 × H × W floats), so at 512×384 one pair is 4.7 MB and
+    /// the default 50 pairs about 236 MB (torch's and neural-style's 100 would double that).
+    public var lbfgsHistorySize: Int = 50
+    public var pooling: Pooling = .max
+    /// The network's arithmetic: float32 (the default: exact, repeatable) or bfloat16 (about
+    /// twice as fast on CPUs with AVX512_BF16; `Precision.automatic` picks it where native).
+    public var precision: Precision = .fp32
+    /// Keep the content's colours: the result's luminance with the content's chrominance
+    /// (neural-style's `-original_colors`, in YUV).
+    public var originalColors: Bool = false
+    /// Run the transfer on luminance only, the style's luminance first matched to the content's
+    /// mean and spread, then put the content's colours back (Gatys et al. 2016, "Preserving
+    /// color"); implies `originalColors`.
+    public var luminanceOnly: Bool = false
+    public var seed: UInt64 = 0
+    /// Save an intermediate picture every N iterations (0: never).
+    public var saveEvery: Int = 0
+
+    public init() {}
+
+    /// Checks every option on its own (the number of style images is checked by `run`).
+    public func validate() throws(StylizeError) {
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(StylizeError) {
+            if !ok { throw StylizeError.invalidOption(message()) }
+        }
+        func weight(_ w: Float, _ name: String) throws(StylizeError) {
+            try check(w.isFinite && w >= 0, "\(name) must be a finite number ≥ 0, got \(w)")
+        }
+        try check(imageSize >= 16, "image size must be at least 16 pixels, got \(imageSize)")
+        try check(iterations >= 1, "iterations must be at least 1, got \(iterations)")
+        try weight(contentWeight, "content weight")
+        try weight(styleWeight, "style weight")
+        try weight(tvWeight, "TV weight")
+        try check(styleScale.isFinite && styleScale > 0, "style scale must be a finite number > 0, got \(styleScale)")
+        try check(learningRate.isFinite && learningRate > 0, "learning rate must be a finite number > 0, got \(learningRate)")
+        try check(lbfgsHistorySize >= 1, "L-BFGS history size must be at least 1, got \(lbfgsHistorySize)")
+        try check(saveEvery >= 0, "save-every must be ≥ 0, got \(saveEvery)")
+        try check(!styleLayers.isEmpty || styleWeight == 0, "no style layers given")
+        for (kind, layers) in [("content", contentLayers), ("style", styleLayers)] {
+            for l in layers {
+                try check(VGG19.layerNames.contains(l.layer),
+                          "unknown \(kind) layer '\(l.layer)' (known: \(VGG19.layerNames.joined(separator: ", ")))")
+                try weight(l.weight, "\(kind) layer \(l.layer)'s weight")
+            }
+        }
+        for w in styleBlendWeights { try weight(w, "style blend weight") }
+        try check(styleBlendWeights.isEmpty || styleBlendWeights.reduce(0, +) > 0, "style blend weights sum to 0")
+    }
+}

@@ -1,0 +1,55 @@
+import StylizeTensor
+import StylizeNN
+import StylizeIO
+
+/// Texture synthesis (Gatys, Ecker & Bethge 2015, "Texture synthesis using convolutional neural
+/// networks"): the style loss alone, from noise, at any size. Uses the style, TV, optimiser,
+/// iteration, seed and save-every settings of `StyleTransferOptions`; the content ones are ignored.
+public struct TextureSynthesis {
+    public let options: StyleTransferOptions
+    public let preprocessing: Preprocessing
+    let network: VGG19
+
+    public init(weights: VGG19Weights, options: StyleTransferOptions) throws(StylizeError) {
+        var options = options
+        options.contentWeight = 0
+        options.contentLayers = []
+        try options.validate()
+        guard options.styleWeight > 0 else { throw .invalidOption("texture synthesis needs a style weight > 0") }
+        self.options = options
+        preprocessing = weights.preprocessing
+        do {
+            network = try VGG19(convolutions: weights.convolutions, pooling: options.pooling == .max ? .max : .average,
+                                 precision: options.precision)
+        } catch {
+            throw .network(error)
+        }
+    }
+
+    /// A `width`×`height` texture after `styles` (blended by `options.styleBlendWeights`), each
+    /// resized to `imageSize × styleScale` on its longer side. Callbacks as in `StyleTransfer.run`.
+    public func run(styles: [Image], width: Int, height: Int,
+                    progress: ((StyleTransfer.Progress) -> Void)? = nil,
+                    snapshot: ((_ iteration: Int, _ image: Image) -> Void)? = nil,
+                    shouldCancel: (() -> Bool)? = nil) throws(StylizeError) -> Image {
+        let start = ContinuousClock.now
+        guard !styles.isEmpty else { throw .invalidOption("no style image given") }
+        guard width >= 16 && height >= 16 else { throw .invalidOption("texture size must be at least 16×16, got \(width)×\(height)") }
+        if !options.styleBlendWeights.isEmpty && options.styleBlendWeights.count != styles.count {
+            throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
+        }
+        let styleSide = max(1, Int((Float(options.imageSize) * options.styleScale).rounded()))
+        let objective = Objective(network: network, options: options)
+        do {
+            try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },
+                                    blendWeights: options.styleBlendWeights)
+        } catch {
+            throw .network(error)
+        }
+        let x = preprocessing.networkInput(noiseImage(width: width, height: height, seed: options.seed))
+        let finish = { (x: Tensor) in preprocessing.image(fromNetworkInput: x) }
+        return finish(try optimize(objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
+                                   start: start, finish: finish,
+                                   progress: progress, snapshot: snapshot, shouldCancel: shouldCancel))
+    }
+}
