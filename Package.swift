@@ -42,6 +42,10 @@ let package = Package(
         .executableTarget(name: "stylize-bench", dependencies: ["Stylize"], path: "Benchmarks/stylize-bench"),
 
         .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
+        .testTarget(name: "StylizeNNTests", dependencies: ["StylizeNN", "StylizeIO"]),
+        .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "StylizeTests", dependencies: ["Stylize"]),
+        .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"]),
     ],
     swiftLanguageModes: [.v6]
 )

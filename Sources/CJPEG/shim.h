@@ -1,5 +1,3 @@
-// jpeglib.h needs FILE and size_t declared first.
-#include <stdio.h>
-#include <stddef.h>
-#include <jpeglib.h>
-#include <jerror.h>
+// TurboJPEG, libjpeg-turbo's API that reports corrupt data as error codes (libjpeg's own
+// error_exit needs longjmp, which Swift cannot do).
+#include <turbojpeg.h>

@@ -1,108 +1,48 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CJPEG
 
 // JPEG goes through libjpeg-turbo's TurboJPEG API rather than the classic libjpeg API. libjpeg
 // reports a fatal error by calling `error_exit`, which must not return; the only way out is a
 // longjmp, which Swift cannot do (setjmp is unavailable, and a Swift error cannot unwind through
 // C frames). TurboJPEG does the setjmp inside libjpeg-turbo itself and returns -1 with a message,
 // so corrupt files become errors instead of `exit()` or undefined behaviour.
-//
-// TurboJPEG is opened with dlopen because the package's C module maps only cover jpeglib.h;
-// the six functions used here have had the same C signatures since libjpeg-turbo 1.4.
-// Needs Debian's libturbojpeg0 (runtime only; no header required).
 
-/// The TurboJPEG entry points, resolved once per process.
-private final class TurboJPEG: Sendable {
-    typealias Handle = UnsafeMutableRawPointer
-    typealias InitFn = @convention(c) () -> Handle?
-    typealias DestroyFn = @convention(c) (Handle?) -> Int32
-    typealias HeaderFn = @convention(c) (Handle?, UnsafePointer<UInt8>?, UInt,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias DecompressFn = @convention(c) (Handle?, UnsafePointer<UInt8>?, UInt,
-        UnsafeMutablePointer<UInt8>?, Int32, Int32, Int32, Int32, Int32) -> Int32
-    typealias CompressFn = @convention(c) (Handle?, UnsafePointer<UInt8>?, Int32, Int32, Int32, Int32,
-        UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, UnsafeMutablePointer<UInt>?,
-        Int32, Int32, Int32) -> Int32
-    typealias FreeFn = @convention(c) (UnsafeMutablePointer<UInt8>?) -> Void
-    typealias ErrorStringFn = @convention(c) (Handle?) -> UnsafeMutablePointer<CChar>?
-    typealias ErrorCodeFn = @convention(c) (Handle?) -> Int32
+/// The TurboJPEG entry points used here (Debian's libturbojpeg0-dev), with the constants as
+/// Swift integers.
+private struct TurboJPEG {
+    typealias Handle = tjhandle
 
-    // Constants from turbojpeg.h (stable ABI values).
-    static let pixelFormatRGB: Int32 = 0      // TJPF_RGB
-    static let pixelFormatGray: Int32 = 6     // TJPF_GRAY
-    static let pixelFormatCMYK: Int32 = 11    // TJPF_CMYK
-    static let subsampling444: Int32 = 0      // TJSAMP_444
-    static let subsampling420: Int32 = 2      // TJSAMP_420
-    static let flagAccurateDCT: Int32 = 4096  // TJFLAG_ACCURATEDCT
-    static let flagStopOnWarning: Int32 = 8192 // TJFLAG_STOPONWARNING
-    static let flagLimitScans: Int32 = 32768  // TJFLAG_LIMITSCANS
+    static let pixelFormatRGB = Int32(TJPF_RGB.rawValue)
+    static let pixelFormatGray = Int32(TJPF_GRAY.rawValue)
+    static let pixelFormatCMYK = Int32(TJPF_CMYK.rawValue)
+    static let subsampling444 = Int32(TJSAMP_444.rawValue)
+    static let subsampling420 = Int32(TJSAMP_420.rawValue)
+    static let flagAccurateDCT = Int32(TJFLAG_ACCURATEDCT)
+    static let flagStopOnWarning = Int32(TJFLAG_STOPONWARNING)
+    static let flagLimitScans = Int32(TJFLAG_LIMITSCANS)
 
-    let initDecompress: InitFn
-    let initCompress: InitFn
-    let destroy: DestroyFn
-    let decompressHeader: HeaderFn
-    let decompress: DecompressFn
-    let compress: CompressFn
-    let free: FreeFn
-    let errorString: ErrorStringFn
+    static func get(name: String) throws(ImageError) -> TurboJPEG { TurboJPEG() }
 
-    /// The library, or why it could not be loaded. Swift initializes statics once, thread-safely,
-    /// and the library is never closed, so the function pointers stay valid for the process.
-    static let shared: Result<TurboJPEG, LoadFailure> = load()
-
-    struct LoadFailure: Error, Sendable { let message: String }
-
-    private init(_ symbol: (String) -> UnsafeMutableRawPointer?) throws(LoadFailure) {
-        func resolve<F>(_ name: String, as type: F.Type) throws(LoadFailure) -> F {
-            guard let address = symbol(name) else {
-                throw LoadFailure(message: "libturbojpeg lacks \(name); libjpeg-turbo 1.4 or newer is needed")
-            }
-            return unsafeBitCast(address, to: type)
-        }
-        initDecompress = try resolve("tjInitDecompress", as: InitFn.self)
-        initCompress = try resolve("tjInitCompress", as: InitFn.self)
-        destroy = try resolve("tjDestroy", as: DestroyFn.self)
-        decompressHeader = try resolve("tjDecompressHeader3", as: HeaderFn.self)
-        decompress = try resolve("tjDecompress2", as: DecompressFn.self)
-        compress = try resolve("tjCompress2", as: CompressFn.self)
-        free = try resolve("tjFree", as: FreeFn.self)
-        errorString = try resolve("tjGetErrorStr2", as: ErrorStringFn.self)
+    func initDecompress() -> Handle? { tjInitDecompress() }
+    func initCompress() -> Handle? { tjInitCompress() }
+    func destroy(_ handle: Handle?) -> Int32 { tjDestroy(handle) }
+    func decompressHeader(_ handle: Handle?, _ data: UnsafePointer<UInt8>?, _ size: UInt,
+                          _ width: UnsafeMutablePointer<Int32>?, _ height: UnsafeMutablePointer<Int32>?,
+                          _ subsampling: UnsafeMutablePointer<Int32>?, _ colorspace: UnsafeMutablePointer<Int32>?) -> Int32 {
+        tjDecompressHeader3(handle, data, size, width, height, subsampling, colorspace)
     }
-
-    private static func load() -> Result<TurboJPEG, LoadFailure> {
-        #if canImport(Darwin)
-        let candidates = ["libturbojpeg.0.dylib", "/opt/homebrew/opt/jpeg-turbo/lib/libturbojpeg.0.dylib",
-                          "/usr/local/opt/jpeg-turbo/lib/libturbojpeg.0.dylib"]
-        #else
-        let candidates = ["libturbojpeg.so.0", "libturbojpeg.so"]
-        #endif
-        for name in candidates {
-            guard let library = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
-            do throws(LoadFailure) {
-                return .success(try TurboJPEG { dlsym(library, $0) })
-            } catch {
-                return .failure(error)
-            }
-        }
-        return .failure(LoadFailure(
-            message: "JPEG support needs libturbojpeg (Debian/Ubuntu: apt-get install libturbojpeg0)"))
+    func decompress(_ handle: Handle?, _ data: UnsafePointer<UInt8>?, _ size: UInt, _ output: UnsafeMutablePointer<UInt8>?,
+                    _ width: Int32, _ pitch: Int32, _ height: Int32, _ pixelFormat: Int32, _ flags: Int32) -> Int32 {
+        tjDecompress2(handle, data, size, output, width, pitch, height, pixelFormat, flags)
     }
-
-    static func get(name: String) throws(ImageError) -> TurboJPEG {
-        switch shared {
-        case .success(let library): return library
-        case .failure(let failure): throw .codecUnavailable(name: name, reason: failure.message)
-        }
+    func compress(_ handle: Handle?, _ input: UnsafePointer<UInt8>?, _ width: Int32, _ pitch: Int32, _ height: Int32,
+                  _ pixelFormat: Int32, _ output: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+                  _ size: UnsafeMutablePointer<UInt>?, _ subsampling: Int32, _ quality: Int32, _ flags: Int32) -> Int32 {
+        tjCompress2(handle, input, width, pitch, height, pixelFormat, output, size, subsampling, quality, flags)
     }
+    func free(_ buffer: UnsafeMutablePointer<UInt8>?) { tjFree(buffer) }
 
     func message(_ handle: Handle?) -> String {
-        errorString(handle).map { String(cString: $0) } ?? "unknown error"
+        tjGetErrorStr2(handle).map { String(cString: $0) } ?? "unknown error"
     }
 }
 

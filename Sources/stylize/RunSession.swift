@@ -1,0 +1,97 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Stylize
+import StylizeIO
+import Synchronization
+
+/// What a long run needs around it on the command line: a progress line on a terminal,
+/// intermediate saves, and Ctrl-C that stops after the current iteration.
+struct RunSession {
+    let shared: SharedOptions
+    let progress: ProgressLine?
+
+    init(shared: SharedOptions) {
+        self.shared = shared
+        progress = (!shared.quiet && isatty(STDERR_FILENO) != 0) ? ProgressLine() : nil
+    }
+
+    typealias Body = (
+        _ progress: @escaping (StyleTransfer.Progress) -> Void,
+        _ snapshot: @escaping (Int, Image) -> Void,
+        _ cancel: @escaping () -> Bool
+    ) throws -> Image
+
+    func run(_ body: Body) throws -> Image {
+        let interrupt = InterruptFlag()
+        var saveError: Error?
+        var lastSaved: String?
+        do {
+            return try body(
+                { self.progress?.update($0) },
+                { iteration, image in
+                    guard saveError == nil else { return }
+                    let path = shared.snapshotPath(iteration)
+                    do {
+                        try ImageIO.save(image, to: path, jpegQuality: shared.quality)
+                        lastSaved = path
+                    } catch { saveError = error }
+                },
+                { interrupt.isSet || saveError != nil }
+            )
+        } catch StylizeError.cancelled(let iteration, _) {
+            progress?.end()
+            if let saveError { throw saveError }
+            let saved = lastSaved.map { "; last saved picture: \($0)" } ?? ""
+            FileHandle.standardError.write("stylize: interrupted after iteration \(iteration)\(saved)\n".data(using: .utf8)!)
+            throw ExitCode(130)
+        }
+    }
+
+    func finished(_ image: Image) {
+        progress?.end()
+        if !shared.quiet && isatty(STDERR_FILENO) != 0 {
+            FileHandle.standardError.write("wrote \(shared.output) (\(image.width)×\(image.height))\n".data(using: .utf8)!)
+        }
+    }
+}
+
+/// Set by SIGINT; the run checks it between iterations so Ctrl-C never leaves a half-written file.
+final class InterruptFlag: @unchecked Sendable {
+    private let flag = Atomic<Bool>(false)
+    // Written once in init; only resumed there.
+    private let source: DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [weak self] in self?.flag.store(true, ordering: .relaxed) }
+        source.resume()
+    }
+
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// One line on stderr, rewritten in place: iteration, loss terms, rate and time left.
+final class ProgressLine {
+    private var lastDraw = -1.0
+
+    func update(_ p: StyleTransfer.Progress) {
+        // Redraw at most 10 times a second, and always on the last iteration.
+        guard p.elapsedSeconds - lastDraw >= 0.1 || p.iteration == p.iterations else { return }
+        lastDraw = p.elapsedSeconds
+        let rate = Double(p.iteration) / max(p.elapsedSeconds, 1e-9)
+        let eta = Double(p.iterations - p.iteration) / max(rate, 1e-9)
+        let l = p.losses
+        let line = String(format: "iter %d/%d  content %.3g  style %.3g  tv %.3g  total %.4g  %.2f it/s  ETA %@",
+                          p.iteration, p.iterations, l.content, l.style, l.tv, l.total, rate, Self.duration(eta))
+        FileHandle.standardError.write("\r\u{1B}[K\(line)".data(using: .utf8)!)
+    }
+
+    func end() { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}

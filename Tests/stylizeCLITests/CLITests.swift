@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import StylizeIO
+
+/// The built `stylize` tool, next to this test bundle in the build folder.
+let stylizeBinary: String = {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    // On Linux the tests run as …/release/StylizePackageTests.xctest; the tool is …/release/stylize.
+    if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
+    return dir.appendingPathComponent("stylize").path
+}()
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let examples = packageRoot.appendingPathComponent("examples").path
+
+struct RunResult { let status: Int32; let stdout: String; let stderr: String }
+
+/// Runs the tool with `arguments`; stdin is empty, stdout and stderr are pipes (not a terminal).
+@discardableResult
+func stylize(_ arguments: [String], onStart: ((Process) -> Void)? = nil) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: stylizeBinary)
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    onStart?(p)
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                     stderr: String(decoding: errData, as: UTF8.self))
+}
+
+func temporaryDirectory() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stylize-cli-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func files(in dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+
+@Suite(.serialized) struct CLITests {
+    let content = "\(examples)/chelsea.png"
+    let style = "\(examples)/starry_night.jpg"
+
+    /// A failure: non-zero exit, one line on stderr naming `mention`, and nothing written.
+    func expectRefused(_ args: [String], mentioning mention: String, in dir: String) throws {
+        let before = files(in: dir)
+        let r = try stylize(args)
+        #expect(r.status != 0, "\(args) should fail")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line of error, got: \(r.stderr)")
+        #expect(r.stderr.contains(mention), "error should mention \(mention): \(r.stderr)")
+        #expect(files(in: dir) == before, "nothing may be left on disk")
+    }
+
+    @Test func badInputIsRefusedInOneLine() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/out.png"
+        let text = "\(dir)/notes.txt"
+        try "not a picture".write(toFile: text, atomically: true, encoding: .utf8)
+        let truncated = "\(dir)/truncated.jpg"
+        let jpeg = try Data(contentsOf: URL(fileURLWithPath: style))
+        try jpeg.prefix(jpeg.count / 3).write(to: URL(fileURLWithPath: truncated))
+        let badWeights = "\(dir)/weights.pth"
+        try Data(repeating: 7, count: 4096).write(to: URL(fileURLWithPath: badWeights))
+        let fixed = [text, truncated, badWeights]
+
+        try expectRefused([ "\(dir)/missing.jpg", "--style", style, "-o", out], mentioning: "missing.jpg", in: dir)
+        try expectRefused([text, "--style", style, "-o", out], mentioning: "notes.txt", in: dir)
+        try expectRefused([content, "--style", truncated, "-o", out], mentioning: "truncated.jpg", in: dir)
+        try expectRefused([content, "--style", style, "--style-layers", "relu9_9", "-o", out], mentioning: "relu9_9", in: dir)
+        try expectRefused([content, "--style", style, "--style-weight=-1", "-o", out], mentioning: "style weight", in: dir)
+        try expectRefused([content, "--style", style, "--tv-weight", "nan", "-o", out], mentioning: "TV weight", in: dir)
+        try expectRefused([content, "--style", style, "-o", "\(dir)/no/such/folder/out.png"], mentioning: "no/such/folder", in: dir)
+        try expectRefused([content, "--style", style, "-o", "\(dir)/out.gif"], mentioning: "out.gif", in: dir)
+        try expectRefused([content, "--style", style, "--weights", badWeights, "-o", out], mentioning: "weights.pth", in: dir)
+        #expect(files(in: dir) == fixed.map { ($0 as NSString).lastPathComponent }.sorted())
+    }
+
+    @Test func smallRunWritesPictureAndSnapshotsQuietly() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/cat.jpg"
+        let r = try stylize([content, "--style", style, "--image-size", "64", "--iterations", "6",
+                             "--save-every", "2", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty, "not a terminal: no progress output, got \(r.stderr)")
+        #expect(files(in: dir) == ["cat.jpg", "cat_2.jpg", "cat_4.jpg"])
+        let picture = try ImageIO.load(out)
+        #expect(picture.width == 64 && picture.height == 43)
+    }
+
+    @Test func sameSeedGivesIdenticalBytes() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = [content, "--style", style, "--image-size", "48", "--iterations", "4", "--init", "noise", "--seed", "7"]
+        try stylize(common + ["-o", "\(dir)/a.png"])
+        try stylize(common + ["-o", "\(dir)/b.png"])
+        try stylize([content, "--style", style, "--image-size", "48", "--iterations", "4", "--init", "noise", "--seed", "8", "-o", "\(dir)/c.png"])
+        let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.png"))
+        #expect(a == (try Data(contentsOf: URL(fileURLWithPath: "\(dir)/b.png"))))
+        #expect(a != (try Data(contentsOf: URL(fileURLWithPath: "\(dir)/c.png"))))
+    }
+
+    @Test func interruptKeepsLastSnapshotIntact() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/run.png"
+        let r = try stylize([content, "--style", style, "--image-size", "96", "--iterations", "10000", "--save-every", "1", "-o", out]) { p in
+            // Wait for the first snapshot, then press Ctrl-C.
+            let deadline = Date().addingTimeInterval(120)
+            while !FileManager.default.fileExists(atPath: "\(dir)/run_1.png") && Date() < deadline { usleep(20_000) }
+            kill(p.processIdentifier, SIGINT)
+        }
+        #expect(r.status == 130, "\(r.stderr)")
+        #expect(r.stderr.contains("interrupted"))
+        #expect(!FileManager.default.fileExists(atPath: out), "no final picture after an interrupt")
+        let snapshots = files(in: dir).filter { $0.hasPrefix("run_") }
+        #expect(!snapshots.isEmpty)
+        #expect(!files(in: dir).contains { $0.hasPrefix(".") }, "no temporary files left: \(files(in: dir))")
+        for s in snapshots { #expect(try ImageIO.load("\(dir)/\(s)").width == 96) }
+    }
+
+    @Test func textureAndLayers() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try stylize(["texture", style, "--width", "40", "--height", "32", "--image-size", "64", "--iterations", "3", "-o", "\(dir)/t.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let t = try ImageIO.load("\(dir)/t.png")
+        #expect(t.width == 40 && t.height == 32)
+        let layers = try stylize(["layers"])
+        #expect(layers.status == 0)
+        #expect(layers.stdout.split(separator: "\n").filter { $0.hasPrefix("relu") }.count == 16)
+    }
+}

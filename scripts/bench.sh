@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Side-by-side speed and memory benchmark: Stylize's Gatys iteration against PyTorch's
+# (../shared/bench/pytorch_gatys.py), same machine, same thread count, alternating runs.
+#
+#   bash scripts/bench.sh [SIZES...]        default: 512x384 1024x768
+#
+# Env: THREADS (default: all cores), ROUNDS (alternations, default 2), ITERATIONS (default 6),
+# ANCHORS (virtual environment with torch, default ~/.cache/stylize/anchors; created if missing:
+# torch from PyPI is several GB). Prints each run's JSON and a summary table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-512x384 1024x768}")
+read -r -a sizes <<<"${sizes[*]}"
+threads="${THREADS:-$(nproc)}"
+rounds="${ROUNDS:-2}"
+iterations="${ITERATIONS:-6}"
+anchors="${ANCHORS:-$HOME/.cache/stylize/anchors}"
+weights="${STYLIZE_CACHE:-$HOME/.cache/stylize}/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+twin="../shared/bench/pytorch_gatys.py"
+
+bash scripts/install-deps.sh
+bash scripts/fetch-weights.sh
+if [ ! -x "$anchors/bin/python" ] || ! "$anchors/bin/python" -c 'import torch' 2>/dev/null; then
+    echo "installing torch into $anchors (large download)" >&2
+    python3 -m venv "$anchors"
+    "$anchors/bin/pip" install --quiet torch numpy
+fi
+swift build -c release --product stylize-bench >&2
+
+log=$(mktemp)
+for size in "${sizes[@]}"; do
+    for _ in $(seq "$rounds"); do
+        OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads .build/release/stylize-bench \
+            --size "$size" --iterations "$iterations" --weights "$weights" | tee -a "$log"
+        OMP_NUM_THREADS=$threads "$anchors/bin/python" "$twin" --weights "$weights" --size "$size" \
+            --iterations "$iterations" --threads "$threads" 2>/dev/null | tee -a "$log"
+    done
+done
+python3 - "$log" <<'PY'
+import json, sys, statistics
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+print("\n| size | Stylize s/iter | PyTorch s/iter | ratio | Stylize peak MiB | PyTorch peak MiB |")
+print("| --- | --- | --- | --- | --- | --- |")
+for size in dict.fromkeys(tuple(r["size"]) for r in runs):
+    ours = [r for r in runs if tuple(r["size"]) == size and r["impl"].startswith("stylize")]
+    theirs = [r for r in runs if tuple(r["size"]) == size and r["impl"].startswith("pytorch")]
+    o = statistics.median(r["seconds_per_iteration"] for r in ours)
+    t = statistics.median(r["seconds_per_iteration"] for r in theirs)
+    om = max(r["peak_rss_mib"] for r in ours); tm = max(r["peak_rss_mib"] for r in theirs)
+    print(f"| {size[0]}×{size[1]} | {o:.3f} | {t:.3f} | {o / t:.2f} | {om:.0f} | {tm:.0f} |")
+PY
+rm -f "$log"
