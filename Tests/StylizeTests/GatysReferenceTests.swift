@@ -45,4 +45,22 @@ struct GatysReferenceTests {
         let relativeNorm = (difference.squaredNorm / Tensor(shape: gradient.shape, scalars: expected).squaredNorm).squareRoot()
         #expect(relativeNorm < 1e-3, "gradient: relative L2 difference \(relativeNorm)")
     }
+
+    /// bfloat16 arithmetic is not held to float32's tolerance, only to the same answer: losses
+    /// within 3 % and a gradient pointing the same way (cosine > 0.99).
+    @Test func bfloat16StaysClose() throws {
+        let weights = try #require(sharedWeights)
+        let network = try VGG19(convolutions: weights.convolutions, pooling: .max, precision: .bf16)
+        let objective = Objective(network: network, contentWeight: 1, styleWeight: 0.01, tvWeight: 0.01,
+                                  contentLayers: [LayerWeight("relu4_2")],
+                                  styleLayers: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { LayerWeight($0) })
+        try objective.setContent(Preprocessing.caffeBGR.networkInput(try loadReferenceImage("content")))
+        try objective.setStyles([Preprocessing.caffeBGR.networkInput(try loadReferenceImage("style"))])
+        let x = Tensor(shape: [1, 3, 48, 64], scalars: readF32(referenceDirectory + "/gatys_generated_input.f32"))
+        let (losses, gradient) = try objective.evaluate(x)
+        #expect(abs(losses.total - 343737.625) < 0.03 * 343737.625, "total \(losses.total)")
+        let expected = Tensor(shape: gradient.shape, scalars: readF32(referenceDirectory + "/gatys_gradient.f32"))
+        let cosine = gradient.dot(expected) / (gradient.squaredNorm * expected.squaredNorm).squareRoot()
+        #expect(cosine > 0.99, "cosine \(cosine)")
+    }
 }
