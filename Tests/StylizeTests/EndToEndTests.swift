@@ -5,7 +5,7 @@ import StylizeIO
 import Stylize
 
 /// Small whole runs on the 64×48 reference pictures with the real VGG-19 weights.
-@Suite(.enabled(if: weightsAvailable, "VGG-19 weights are not cached (scripts/fetch-weights.sh)"))
+@Suite
 struct EndToEndTests {
     func options(iterations: Int) -> StyleTransferOptions {
         var o = StyleTransferOptions()
@@ -16,7 +16,7 @@ struct EndToEndTests {
 
     /// Σ over the default style layers of the Gram loss between `image` and `style`.
     func styleDistance(_ image: Image, to style: Image) throws -> Double {
-        let weights = try #require(sharedWeights)
+        let weights = try sharedWeightsOrThrow()
         let objective = Objective(network: try VGG19(convolutions: weights.convolutions, pooling: .max),
                                   options: { var o = StyleTransferOptions(); o.contentWeight = 0; o.tvWeight = 0; return o }())
         try objective.setStyles([weights.preprocessing.networkInput(style)])
@@ -26,7 +26,7 @@ struct EndToEndTests {
     @Test func styleTransferLowersTheObjectiveAndReachesTheStyle() throws {
         let content = try loadReferenceImage("content"), style = try loadReferenceImage("style")
         var totals: [Double] = []
-        let transfer = try StyleTransfer(weights: try #require(sharedWeights), options: options(iterations: 30))
+        let transfer = try StyleTransfer(weights: sharedWeightsOrThrow(), options: options(iterations: 30))
         let result = try transfer.run(content: content, styles: [style]) { totals.append($0.losses.total) }
         #expect(result.width == 64 && result.height == 48)
         #expect(totals.count == 30)
@@ -39,7 +39,7 @@ struct EndToEndTests {
         var o = options(iterations: 20)
         o.optimizer = .adam
         var totals: [Double] = []
-        let transfer = try StyleTransfer(weights: try #require(sharedWeights), options: o)
+        let transfer = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
         _ = try transfer.run(content: try loadReferenceImage("content"), styles: [try loadReferenceImage("style")]) {
             totals.append($0.losses.total)
         }
@@ -52,7 +52,7 @@ struct EndToEndTests {
         o.originalColors = true
         o.seed = 7
         let content = try loadReferenceImage("content"), style = try loadReferenceImage("style")
-        let weights = try #require(sharedWeights)
+        let weights = try sharedWeightsOrThrow()
         let a = try StyleTransfer(weights: weights, options: o).run(content: content, styles: [style])
         let b = try StyleTransfer(weights: weights, options: o).run(content: content, styles: [style])
         #expect(a.pixels.scalars == b.pixels.scalars)
@@ -64,7 +64,7 @@ struct EndToEndTests {
     @Test func textureSynthesisLowersTheStyleLoss() throws {
         var o = options(iterations: 25)
         var styleLosses: [Double] = []
-        let synthesis = try TextureSynthesis(weights: try #require(sharedWeights), options: o)
+        let synthesis = try TextureSynthesis(weights: sharedWeightsOrThrow(), options: o)
         let texture = try synthesis.run(styles: [try loadReferenceImage("style")], width: 48, height: 40) {
             styleLosses.append($0.losses.style)
             #expect($0.losses.content == 0)
@@ -72,14 +72,14 @@ struct EndToEndTests {
         #expect(texture.width == 48 && texture.height == 40)
         #expect(styleLosses.last! < 0.1 * styleLosses.first!, "\(styleLosses.first!) → \(styleLosses.last!)")
         o.styleWeight = 0
-        #expect(throws: StylizeError.self) { try TextureSynthesis(weights: try #require(sharedWeights), options: o) }
+        #expect(throws: StylizeError.self) { try TextureSynthesis(weights: sharedWeightsOrThrow(), options: o) }
     }
 
     @Test func cancellationSnapshotsAndBlendWeights() throws {
         var o = options(iterations: 10)
         o.saveEvery = 2
         let content = try loadReferenceImage("content"), style = try loadReferenceImage("style")
-        let transfer = try StyleTransfer(weights: try #require(sharedWeights), options: o)
+        let transfer = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
         var snapshots: [Int] = []
         var iterations = 0
         do {
@@ -95,7 +95,7 @@ struct EndToEndTests {
         #expect(snapshots == [2, 4])
 
         o.styleBlendWeights = [1, 2, 3]
-        let mismatched = try StyleTransfer(weights: try #require(sharedWeights), options: o)
+        let mismatched = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
         #expect(throws: StylizeError.self) { try mismatched.run(content: content, styles: [style, style]) }
     }
 
@@ -103,7 +103,7 @@ struct EndToEndTests {
         var o = options(iterations: 3)
         o.luminanceOnly = true
         let content = try loadReferenceImage("content")
-        let result = try StyleTransfer(weights: try #require(sharedWeights), options: o)
+        let result = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
             .run(content: content, styles: [try loadReferenceImage("style")])
         func chroma(_ i: Image) -> [Float] {
             let p = i.pixels.scalars, n = i.width * i.height

@@ -6,7 +6,7 @@ import StylizeIO
 import Stylize
 
 /// The objective against PyTorch's numbers in ../shared/reference/vgg19 (manifest.json "gatys").
-@Suite(.enabled(if: weightsAvailable, "VGG-19 weights are not cached (scripts/fetch-weights.sh)"))
+@Suite
 struct GatysReferenceTests {
     @Test func objectiveAndGradientMatchPyTorch() throws {
         let manifest = try JSONSerialization.jsonObject(
@@ -15,7 +15,7 @@ struct GatysReferenceTests {
         let number = { (key: String) in (gatys[key] as! NSNumber).doubleValue }
         let styleLayers = gatys["style_layers"] as! [String]
 
-        let weights = try #require(sharedWeights)
+        let weights = try sharedWeightsOrThrow()
         let network = try VGG19(convolutions: weights.convolutions, pooling: .max)
         let objective = Objective(network: network, contentWeight: Float(number("alpha")),
                                   styleWeight: Float(number("beta")), tvWeight: Float(number("gamma")),
@@ -49,7 +49,7 @@ struct GatysReferenceTests {
     /// bfloat16 arithmetic is not held to float32's tolerance, only to the same answer: losses
     /// within 3 % and a gradient pointing the same way (cosine > 0.99).
     @Test func bfloat16StaysClose() throws {
-        let weights = try #require(sharedWeights)
+        let weights = try sharedWeightsOrThrow()
         let network = try VGG19(convolutions: weights.convolutions, pooling: .max, precision: .bf16)
         let objective = Objective(network: network, contentWeight: 1, styleWeight: 0.01, tvWeight: 0.01,
                                   contentLayers: [LayerWeight("relu4_2")],

@@ -6,12 +6,12 @@ import StylizeIO
 let referenceDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../../../shared/reference/vgg19").standardized.path
 
-/// Whether the VGG-19 weights are cached (scripts/fetch-weights.sh); the tests that need them
-/// are skipped otherwise.
-let weightsAvailable = FileManager.default.fileExists(atPath: WeightsCache.weightsPath())
+/// The cached weights, loaded once for all tests. The test command fetches them first
+/// (scripts/fetch-weights.sh); when they are missing the tests that need them fail with the
+/// loader's message, they are never skipped.
+let cachedWeights: Result<VGG19Weights, TorchFileError> = Result { () throws(TorchFileError) in try VGG19Weights.loadCached() }
 
-/// The cached weights, loaded once for all tests.
-let sharedWeights: VGG19Weights? = try? VGG19Weights.loadCached()
+func sharedWeightsOrThrow() throws -> VGG19Weights { try cachedWeights.get() }
 
 /// A raw little-endian float32 file.
 func readF32(_ path: String) -> [Float] {
