@@ -54,8 +54,9 @@ public enum Precision: String, Sendable, CaseIterable {
 /// and returns the gradient with respect to the input image.
 ///
 /// Activations stay in oneDNN's blocked layout from layer to layer; only the requested taps are
-/// converted to plain NCHW tensors. Compiled plans and their buffers are kept per input size, so
-/// repeated iterations allocate nothing.
+/// converted to plain NCHW tensors. The compiled plan and its buffers are kept for the last input
+/// size, so repeated iterations allocate nothing; a new size replaces it (oneDNN's primitive cache
+/// makes switching back cheap).
 public final class VGG19 {
     /// The activations that can be requested, in network order (one per convolution).
     public static let layerNames: [String] = [
@@ -83,9 +84,9 @@ public final class VGG19 {
     public let pooling: Pooling
     public let precision: Precision
     private let context = DNNLContext()
-    private var plans: [PlanKey: Plan] = [:]
-    private var planOrder: [PlanKey] = []
-    private var lastPlan: Plan?
+    private var plan: Plan?
+    /// How deep the last forward pass went; backward starts no deeper.
+    private var lastDepth: Int?
 
     /// - Parameter convolutions: 16 (weight [out, in, 3, 3], bias [out]) pairs, conv1_1 … conv5_4.
     /// - Parameter precision: the kernels' arithmetic; bf16 is emulated (slowly) on CPUs without it.
@@ -133,44 +134,40 @@ public final class VGG19 {
             throw .imageTooSmall(height: h, width: w, layer: deepest, minimum: minimum)
         }
         let plan = self.plan(height: h, width: w, depth: depth)
-        plan.run(input: input, context: context)
-        lastPlan = plan
+        plan.run(input: input, depth: depth, context: context)
+        lastDepth = depth
         return slots.mapValues { plan.read(slot: $0, context: context) }
     }
 
     /// The gradient with respect to the input of the last `forward`, given the loss gradients
     /// at (some of) its taps, each shaped like the tap's activation.
     public func backward(_ gradients: [String: Tensor]) -> Tensor {
-        guard let plan = lastPlan else { preconditionFailure("VGG19.backward before forward") }
+        guard let plan, let lastDepth else { preconditionFailure("VGG19.backward before forward") }
         var bySlot: [Int: Tensor] = [:]
         for (name, g) in gradients {
-            guard let s = Self.slot(of: name), s <= plan.depth else { preconditionFailure("no forward activation for \(name)") }
+            guard let s = Self.slot(of: name), s <= lastDepth else { preconditionFailure("no forward activation for \(name)") }
             bySlot[s] = g
         }
         return plan.backward(bySlot, context: context)
     }
 
     private func plan(height: Int, width: Int, depth: Int) -> Plan {
-        let key = PlanKey(height: height, width: width, depth: depth)
-        if let p = plans[key] { return p }
-        // Keep the few sizes a run alternates between (content, styles, result); drop older ones.
-        if planOrder.count >= 3 { plans[planOrder.removeFirst()] = nil }
+        if let p = plan, p.height == height, p.width == width, p.depth >= depth { return p }
+        // Free the old buffers before allocating new ones.
+        plan = nil
+        lastDepth = nil
         let p = Plan(layers: layers, pooling: pooling, precision: precision, height: height, width: width, depth: depth,
                      context: context)
-        plans[key] = p
-        planOrder.append(key)
+        plan = p
         return p
     }
 
-    /// Frees the compiled plans and their buffers (they are rebuilt on demand).
+    /// Frees the compiled plan and its buffers (rebuilt on demand).
     public func releaseBuffers() {
-        plans = [:]
-        planOrder = []
-        lastPlan = nil
+        plan = nil
+        lastDepth = nil
     }
 }
-
-private struct PlanKey: Hashable { let height, width, depth: Int }
 
 /// The first `depth` steps of VGG-19 compiled for one input size, with a forward buffer and a
 /// gradient buffer per step output ("slot"; slot 0 is the input image in the first layer's
@@ -178,6 +175,7 @@ private struct PlanKey: Hashable { let height, width, depth: Int }
 private final class Plan {
     enum Compiled { case conv(ConvReLUPlan), pool(Pool2DPlan) }
     let depth: Int
+    let height: Int, width: Int
     let compiled: [Compiled]
     let activations: [DNNLMemory]
     let gradients: [DNNLMemory]
@@ -186,6 +184,8 @@ private final class Plan {
     init(layers: [ConvReLU], pooling: Pooling, precision: Precision, height: Int, width: Int, depth: Int,
          context: DNNLContext) {
         self.depth = depth
+        self.height = height
+        self.width = width
         let imageMD = DNNLDesc.make([1, 3, height, width], dnnl_nchw)
         // fp32 reads the plain image directly; bf16 converts it once per forward pass.
         var md = precision == .fp32 ? imageMD : DNNLDesc.make([1, 3, height, width], dnnl_format_tag_any, precision.dnnlType)
@@ -222,7 +222,11 @@ private final class Plan {
         for case (let j, .conv(let p)) in compiled.enumerated() where j > 0 {
             precondition(DNNLDesc.equal(p.diffSrc, mds[j]), "layer \(j) writes its gradient in an unexpected layout")
         }
-        gradients = gradientMDs.map { DNNLMemory($0, context) }
+        // Backward needs only the gradient above and the one below the current step, so two
+        // buffers serve all slots: slot j lives in buffer j % 2.
+        let largest = gradientMDs.map(DNNLDesc.size).max()!
+        let pingPong = [DNNLBuffer(byteCount: largest), DNNLBuffer(byteCount: largest)]
+        gradients = gradientMDs.enumerated().map { DNNLMemory($1, sharing: pingPong[$0 % 2], context) }
         image = DNNLMemory(imageMD, context)
         toNetwork = DNNLDesc.equal(imageMD, mds[0]) ? nil : context.reorder(from: imageMD, to: mds[0])
         imageGradient = context.reorder(from: gradientMDs[0], to: imageMD)
@@ -233,13 +237,14 @@ private final class Plan {
     private let toNetwork: DNNLPrimitive?
     private let imageGradient: DNNLPrimitive
 
-    func run(input: Tensor, context: DNNLContext) {
+    /// Runs the first `depth` steps (at most the plan's own depth).
+    func run(input: Tensor, depth: Int, context: DNNLContext) {
         let target = toNetwork == nil ? activations[0] : image
         input.withUnsafeBufferPointer { src in
             target.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
         }
         if let toNetwork { context.execute(toNetwork, [(DNNL_ARG_FROM, image), (DNNL_ARG_TO, activations[0])]) }
-        for (j, step) in compiled.enumerated() {
+        for (j, step) in compiled[..<depth].enumerated() {
             switch step {
             case .conv(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
             case .pool(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)

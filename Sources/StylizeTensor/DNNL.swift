@@ -69,25 +69,45 @@ public enum DNNLDesc {
     }
 }
 
-/// A oneDNN memory object with its own 64-byte-aligned buffer, or a view of a `Tensor`'s storage.
+/// A 64-byte-aligned, zeroed byte buffer that several memory objects may view in turn (buffers
+/// reused between layers keep peak memory down).
+public final class DNNLBuffer: @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    public let byteCount: Int
+
+    public init(byteCount: Int) {
+        self.byteCount = byteCount
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 64))
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// A oneDNN memory object over a buffer it owns, a shared `DNNLBuffer`, or a `Tensor`'s storage.
 public final class DNNLMemory: @unchecked Sendable {
     public let handle: dnnl_memory_t
     public let desc: dnnl_memory_desc_t
     public let byteCount: Int
-    private let owned: UnsafeMutableRawPointer?
-    private let keepAlive: TensorStorage?
+    public let pointer: UnsafeMutableRawPointer
+    /// Whatever owns `pointer`, kept alive as long as this memory object.
+    private let owner: AnyObject
 
     /// Allocates a zeroed buffer for `desc`.
-    public init(_ desc: dnnl_memory_desc_t, _ context: DNNLContext) {
+    public convenience init(_ desc: dnnl_memory_desc_t, _ context: DNNLContext) {
+        self.init(desc, sharing: DNNLBuffer(byteCount: DNNLDesc.size(desc)), context)
+    }
+
+    /// Views `buffer` (at least `desc`'s size) under `desc`.
+    public init(_ desc: dnnl_memory_desc_t, sharing buffer: DNNLBuffer, _ context: DNNLContext) {
         self.desc = desc
         byteCount = DNNLDesc.size(desc)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 64))
-        owned = buffer
-        keepAlive = nil
+        precondition(byteCount <= buffer.byteCount, "buffer too small for its descriptor")
+        pointer = buffer.pointer
+        owner = buffer
         var d = desc
         var h: dnnl_memory_t?
-        dnnlCheck(dnnl_memory_create(&h, &d, context.engine, buffer), "memory creation")
+        dnnlCheck(dnnl_memory_create(&h, &d, context.engine, pointer), "memory creation")
         handle = h!
     }
 
@@ -96,20 +116,15 @@ public final class DNNLMemory: @unchecked Sendable {
         self.desc = desc
         byteCount = DNNLDesc.size(desc)
         precondition(byteCount <= storage.count * MemoryLayout<Float>.stride, "tensor too small for its descriptor")
-        owned = nil
-        keepAlive = storage
+        pointer = UnsafeMutableRawPointer(storage.pointer)
+        owner = storage
         var d = desc
         var h: dnnl_memory_t?
-        dnnlCheck(dnnl_memory_create(&h, &d, context.engine, storage.pointer), "memory creation")
+        dnnlCheck(dnnl_memory_create(&h, &d, context.engine, pointer), "memory creation")
         handle = h!
     }
 
-    public var pointer: UnsafeMutableRawPointer { owned ?? UnsafeMutableRawPointer(keepAlive!.pointer) }
-
-    deinit {
-        dnnl_memory_destroy(handle)
-        owned?.deallocate()
-    }
+    deinit { dnnl_memory_destroy(handle) }
 }
 
 /// A created primitive, and the descriptor it was made from (for queries).
