@@ -2,7 +2,8 @@
 // (VGG-19 to relu5_1 with max pooling, content loss at relu4_2, Gram style loss at relu1_1…relu5_1
 // with weight 1e3, backward to the image, one L-BFGS or Adam step per iteration) on random images.
 //
-//     stylize-bench [--size 512x384] [--iterations 10] [--optimizer lbfgs|adam] [--weights FILE]
+//     stylize-bench [--size 512x384] [--iterations 10] [--optimizer lbfgs|adam] [--precision fp32|bf16|auto]
+//                   [--weights FILE]
 //
 // Prints one JSON line: seconds per iteration (median, first iteration excluded), set-up seconds,
 // peak resident memory in MiB, final loss.
@@ -28,11 +29,17 @@ guard size.count == 2, size[0] > 0, size[1] > 0 else {
 let (width, height) = (size[0], size[1])
 let iterations = max(2, Int(argument("--iterations", "10")) ?? 10)
 let optimizer = argument("--optimizer", "lbfgs")
+let precisionName = argument("--precision", "auto")
+guard let precision = precisionName == "auto" ? Precision.automatic : Precision(rawValue: precisionName) else {
+    FileHandle.standardError.write("stylize-bench: --precision must be fp32, bf16 or auto\n".data(using: .utf8)!)
+    exit(2)
+}
 
 let clock = ContinuousClock()
 let setupStart = clock.now
-let weights = try VGG19Weights.load(path: argument("--weights", try WeightsCache.existingWeightsPath()))
-let network = try VGG19(convolutions: weights.convolutions, pooling: .max)
+// The weights file's float32 tensors are dropped once the network has its own copy.
+let network = try VGG19(convolutions: VGG19Weights.load(path: argument("--weights", try WeightsCache.existingWeightsPath())).convolutions,
+                        pooling: .max, precision: precision)
 let objective = Objective(network: network, contentWeight: 1, styleWeight: 1e3, tvWeight: 0,
                           contentLayers: [LayerWeight("relu4_2")],
                           styleLayers: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { LayerWeight($0) })
@@ -64,6 +71,6 @@ let median = timed[timed.count / 2]
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] ?? String(ProcessInfo.processInfo.activeProcessorCount)
-print("{\"impl\": \"stylize fp32\", \"threads\": \(threads), \"size\": [\(width), \(height)], \"optimizer\": \"\(optimizer)\", "
+print("{\"impl\": \"stylize \(precision.rawValue)\", \"threads\": \(threads), \"size\": [\(width), \(height)], \"optimizer\": \"\(optimizer)\", "
     + "\"iterations\": \(iterations), \"seconds_per_iteration\": \(median), \"setup_seconds\": \(setup), "
     + "\"peak_rss_mib\": \(Double(usage.ru_maxrss) / 1024), \"final_loss\": \(loss)}")

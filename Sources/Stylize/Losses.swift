@@ -6,25 +6,39 @@ import StylizeNN
 public enum Losses {
     /// mean((F − F_content)²) over all elements.
     public static func content(_ features: Tensor, target: Tensor) -> (value: Double, gradient: Tensor) {
+        var f = features
+        let value = content(replacing: &f, target: target)
+        return (value, f)
+    }
+
+    /// The content loss; replaces `features` by its gradient (no second feature-sized buffer).
+    public static func content(replacing features: inout Tensor, target: Tensor) -> Double {
         precondition(features.shape == target.shape, "content features \(features.shape) vs target \(target.shape)")
-        var diff = features
-        diff.add(target, scaledBy: -1)
+        features.add(target, scaledBy: -1)
         let n = Double(features.count)
-        let value = diff.squaredNorm / n
-        diff.scale(by: Float(2 / n))
-        return (value, diff)
+        let value = features.squaredNorm / n
+        features.scale(by: Float(2 / n))
+        return value
     }
 
     /// (1/C²) · mean((G − G_style)²) over the C² entries, G the Gram matrix of `features`
     /// ([1, C, H, W]); its gradient flows back through the Gram matrix to the features.
     public static func style(_ features: Tensor, targetGram: Tensor) -> (value: Double, gradient: Tensor) {
+        var f = features
+        let value = style(replacing: &f, targetGram: targetGram)
+        return (value, f)
+    }
+
+    /// The style loss; replaces `features` by its gradient (no second feature-sized buffer).
+    public static func style(replacing features: inout Tensor, targetGram: Tensor) -> Double {
         var diff = Gram.forward(features)
         precondition(diff.shape == targetGram.shape, "Gram \(diff.shape) vs target \(targetGram.shape)")
         diff.add(targetGram, scaledBy: -1)
         let c = Double(diff.shape[0]), c4 = c * c * c * c
         let value = diff.squaredNorm / c4
         diff.scale(by: Float(2 / c4))
-        return (value, Gram.backward(features: features, gradient: diff))
+        Gram.backward(replacing: &features, gradient: diff)
+        return value
     }
 
     /// Σ of squared differences between horizontal and between vertical neighbours, over every

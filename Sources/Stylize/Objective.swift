@@ -71,39 +71,44 @@ public final class Objective {
         styleTargets = targets
     }
 
-    /// The loss terms at `x` and the gradient of the total with respect to `x`.
+    /// The loss terms at `x` and the gradient of the total with respect to `x`. Each layer's loss
+    /// turns its activation into its gradient in place while the network's forward pass goes on,
+    /// so at most one float32 activation exists at a time.
     public func evaluate(_ x: Tensor) throws(NNError) -> (losses: LossTerms, gradient: Tensor) {
         var losses = LossTerms()
         let taps = Set(contentTargets.keys).union(styleTargets.keys)
-        var layerGradients: [String: Tensor] = [:]
-        func accumulate(_ layer: String, _ g: Tensor, _ scale: Float) {
-            guard scale != 0 else { return }
-            if layerGradients[layer] == nil {
-                var g = g
-                g.scale(by: scale)
-                layerGradients[layer] = g
-            } else {
-                layerGradients[layer]!.add(g, scaledBy: scale)
-            }
-        }
+        var gradient = Tensor(shape: x.shape)
         if !taps.isEmpty {
-            let features = try network.forward(x, taps: taps)
-            for l in contentLayers {
-                guard let target = contentTargets[l.layer], let f = features[l.layer] else { continue }
-                let (value, g) = Losses.content(f, target: target)
-                losses.contentTerms[l.layer, default: 0] += value
-                losses.content += Double(l.weight) * value
-                accumulate(l.layer, g, contentWeight * l.weight)
-            }
-            for l in styleLayers {
-                guard let target = styleTargets[l.layer], let f = features[l.layer] else { continue }
-                let (value, g) = Losses.style(f, targetGram: target)
-                losses.styleTerms[l.layer, default: 0] += value
-                losses.style += Double(l.weight) * value
-                accumulate(l.layer, g, styleWeight * l.weight)
+            gradient = try network.gradient(x, taps: taps) { layer, f in
+                let contentWeights = contentLayers.filter { $0.layer == layer }.map(\.weight)
+                let styleWeights = styleLayers.filter { $0.layer == layer }.map(\.weight)
+                // A layer that is both a content and a style layer needs F twice: the content
+                // part works on a copy.
+                var contentGradient: Tensor?
+                if let target = contentTargets[layer], !contentWeights.isEmpty {
+                    let scale = contentWeight * contentWeights.reduce(0, +)
+                    let value: Double
+                    if styleTargets[layer] != nil && !styleWeights.isEmpty {
+                        var copy = f
+                        value = Losses.content(replacing: &copy, target: target)
+                        copy.scale(by: scale)
+                        contentGradient = copy
+                    } else {
+                        value = Losses.content(replacing: &f, target: target)
+                        f.scale(by: scale)
+                    }
+                    losses.contentTerms[layer] = value
+                    losses.content += Double(contentWeights.reduce(0, +)) * value
+                }
+                if let target = styleTargets[layer], !styleWeights.isEmpty {
+                    let value = Losses.style(replacing: &f, targetGram: target)
+                    f.scale(by: styleWeight * styleWeights.reduce(0, +))
+                    if let contentGradient { f.add(contentGradient) }
+                    losses.styleTerms[layer] = value
+                    losses.style += Double(styleWeights.reduce(0, +)) * value
+                }
             }
         }
-        var gradient = layerGradients.isEmpty ? Tensor(shape: x.shape) : network.backward(layerGradients)
         let (tv, tvGradient) = Losses.totalVariation(x)
         losses.tv = tv
         if tvWeight != 0 { gradient.add(tvGradient, scaledBy: tvWeight) }

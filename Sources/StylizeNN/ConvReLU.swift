@@ -5,18 +5,27 @@ import StylizeTensor
 /// The ReLU is fused into the convolution as a oneDNN post-op, so the activation is written once.
 public struct ConvReLU: Sendable {
     public let name: String
-    /// [out, in, 3, 3]
-    public let weight: Tensor
-    /// [out]
-    public let bias: Tensor
+    public let inChannels: Int
+    public let outChannels: Int
+    /// [out, in, 3, 3] in plain OIHW layout, in the network's precision: bf16 weights are
+    /// converted once here, and no float32 copy is kept.
+    let weights: DNNLMemory
+    /// [out], float32 in every precision.
+    let bias: Tensor
 
-    public var inChannels: Int { weight.shape[1] }
-    public var outChannels: Int { weight.shape[0] }
-
-    public init(name: String, weight: Tensor, bias: Tensor) {
+    init(name: String, weight: Tensor, bias: Tensor, precision: Precision, context: DNNLContext) {
         self.name = name
-        self.weight = weight
+        outChannels = weight.shape[0]
+        inChannels = weight.shape[1]
         self.bias = bias
+        let dims = [outChannels, inChannels, 3, 3]
+        let plain = DNNLMemory(wrapping: weight.storage, DNNLDesc.make(dims, dnnl_oihw), context)
+        if precision == .fp32 {
+            weights = plain
+        } else {
+            weights = DNNLMemory(DNNLDesc.make(dims, dnnl_oihw, precision.dnnlType), context)
+            context.execute(context.reorder(from: plain.desc, to: weights.desc), [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, weights)])
+        }
     }
 
     /// Compiles the layer for a source of layout `src` and spatial size `height`×`width`.
@@ -85,9 +94,8 @@ final class ConvReLUPlan {
         reluBackward = DNNLPrimitive(pd: context.primitiveDesc(&reluDesc, hint: reluHint, name: layer.name + " relu backward"),
                                      name: layer.name + " relu backward")
 
-        let plainWeights = DNNLMemory(wrapping: layer.weight.storage, DNNLDesc.make([oc, ic, 3, 3], dnnl_oihw), context)
-        forwardWeights = Self.reordered(plainWeights, to: forward.md(dnnl_query_weights_md), context)
-        backwardWeights = Self.reordered(plainWeights, to: backwardData.md(dnnl_query_weights_md), context)
+        forwardWeights = Self.reordered(layer.weights, to: forward.md(dnnl_query_weights_md), context)
+        backwardWeights = Self.reordered(layer.weights, to: backwardData.md(dnnl_query_weights_md), context)
         bias = DNNLMemory(wrapping: layer.bias.storage, biasMD, context)
     }
 

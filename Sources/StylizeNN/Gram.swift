@@ -18,9 +18,18 @@ public enum Gram {
 
     /// dL/dF given dL/dG (shape [C, C]) and F: (dG + dGᵀ) F / (H·W), shaped like `features`.
     public static func backward(features: Tensor, gradient: Tensor) -> Tensor {
+        var f = features
+        backward(replacing: &f, gradient: gradient)
+        return f
+    }
+
+    /// Replaces F by dL/dF = (dG + dGᵀ) F / (H·W) without a second feature-sized buffer: each
+    /// block of columns of the result depends only on the same columns of F, so the blocks are
+    /// computed into a small scratch matrix and copied back.
+    public static func backward(replacing features: inout Tensor, gradient: Tensor) {
         let c = features.shape[1], n = features.count / c
         precondition(gradient.shape == [c, c], "Gram gradient must be [\(c), \(c)], got \(gradient.shape)")
-        // Symmetrise first so one GEMM does the rest.
+        // Symmetrise first so one GEMM per block does the rest.
         var sym = gradient
         sym.withUnsafeMutableBufferPointer { s in
             for i in 0..<c {
@@ -32,12 +41,20 @@ public enum Gram {
                 s[i * c + i] *= 2
             }
         }
-        var df = Tensor(shape: features.shape)
-        let f = features.storage.pointer, gs = sym.storage.pointer
-        df.withUnsafeMutableBufferPointer { out in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(n), Int32(c),
-                        1 / Float(n), gs, Int32(c), f, Int32(n), 0, out.baseAddress, Int32(n))
+        let block = min(n, 2048)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: c * block)
+        defer { scratch.deallocate() }
+        let gs = sym.storage.pointer
+        features.withUnsafeMutableBufferPointer { f in
+            let base = f.baseAddress!
+            for start in stride(from: 0, to: n, by: block) {
+                let width = min(block, n - start)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(width), Int32(c),
+                            1 / Float(n), gs, Int32(c), base + start, Int32(n), 0, scratch, Int32(width))
+                for row in 0..<c {
+                    (base + row * n + start).update(from: scratch + row * width, count: width)
+                }
+            }
         }
-        return df
     }
 }

@@ -103,7 +103,7 @@ public final class VGG19 {
             guard b.shape == [Self.channels[i]] else {
                 throw .wrongWeightShape(layer: name + " bias", expected: [Self.channels[i]], got: b.shape)
             }
-            layers.append(ConvReLU(name: name, weight: w, bias: b))
+            layers.append(ConvReLU(name: name, weight: w, bias: b, precision: precision, context: context))
             inChannels = Self.channels[i]
         }
         self.layers = layers
@@ -120,6 +120,15 @@ public final class VGG19 {
     /// Runs the network on `input` ([1, 3, H, W], already preprocessed) up to the deepest of `taps`
     /// and returns the activation of each tap as [1, C, h, w].
     public func forward(_ input: Tensor, taps: Set<String>) throws(NNError) -> [String: Tensor] {
+        let (slots, depth) = try validate(input, taps: taps)
+        let plan = self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
+        plan.run(input: input, depth: depth, context: context)
+        lastDepth = depth
+        return slots.mapValues { plan.read(slot: $0, context: context) }
+    }
+
+    /// Checks the input's shape and the tap names; returns each tap's slot and the depth needed.
+    private func validate(_ input: Tensor, taps: Set<String>) throws(NNError) -> (slots: [String: Int], depth: Int) {
         guard input.shape.count == 4, input.shape[0] == 1, input.shape[1] == 3 else { throw .wrongInputShape(input.shape) }
         var slots: [String: Int] = [:]
         for name in taps {
@@ -133,10 +142,22 @@ public final class VGG19 {
         if h < minimum || w < minimum, let deepest = slots.max(by: { $0.value < $1.value })?.key {
             throw .imageTooSmall(height: h, width: w, layer: deepest, minimum: minimum)
         }
-        let plan = self.plan(height: h, width: w, depth: depth)
-        plan.run(input: input, depth: depth, context: context)
-        lastDepth = depth
-        return slots.mapValues { plan.read(slot: $0, context: context) }
+        return (slots, depth)
+    }
+
+    /// One evaluation of a loss on the network's activations and its gradient with respect to the
+    /// input, in a single pass that keeps memory low: at each tap, `loss` receives the activation
+    /// (plain [1, C, h, w] float32), and must replace it with the loss gradient with respect to it
+    /// (returning nothing else); the gradient is kept in the network's own compact layout while
+    /// the forward pass goes on. Returns dLoss/dInput ([1, 3, H, W]).
+    public func gradient(_ input: Tensor, taps: Set<String>,
+                         loss: (_ layer: String, _ activation: inout Tensor) -> Void) throws(NNError) -> Tensor {
+        let (slots, depth) = try validate(input, taps: taps)
+        let plan = self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
+        lastDepth = nil  // activations are overwritten in place of nothing; backward() needs a forward()
+        var names: [Int: String] = [:]
+        for (name, s) in slots { names[s] = name }
+        return plan.evaluate(input: input, taps: names, depth: depth, loss: loss, context: context)
     }
 
     /// The gradient with respect to the input of the last `forward`, given the loss gradients
@@ -180,6 +201,9 @@ private final class Plan {
     let activations: [DNNLMemory]
     let gradients: [DNNLMemory]
     let shapes: [[Int]]
+    let mds: [dnnl_memory_desc_t]
+    /// Loss gradients at the taps of `evaluate`, in the slots' own layouts; made on first use.
+    private var tapGradients: [Int: DNNLMemory] = [:]
 
     init(layers: [ConvReLU], pooling: Pooling, precision: Precision, height: Int, width: Int, depth: Int,
          context: DNNLContext) {
@@ -214,7 +238,16 @@ private final class Plan {
         }
         self.compiled = compiled
         self.shapes = shapes
-        activations = mds.map { DNNLMemory($0, context) }
+        // A pooling output (and the converted input) only feeds the next convolution's forward
+        // pass; backward needs none of them, so they share one buffer.
+        let transient = Set(compiled.enumerated().compactMap { j, step -> Int? in
+            if case .pool = step { return j + 1 } else { return nil }
+        }).union(precision == .fp32 ? [] : [0])
+        let shared = DNNLBuffer(byteCount: transient.map { DNNLDesc.size(mds[$0]) }.max() ?? 0)
+        activations = mds.enumerated().map { s, md in
+            transient.contains(s) ? DNNLMemory(md, sharing: shared, context) : DNNLMemory(md, context)
+        }
+        self.mds = mds
         // The image's gradient arrives in the first convolution's preferred layout and is
         // converted to plain NCHW once at the end.
         var gradientMDs = mds
@@ -268,21 +301,66 @@ private final class Plan {
                         [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, gradients[s])])
     }
 
+    /// Forward with the loss applied at each tap as it is reached, then backward (see VGG19.gradient).
+    func evaluate(input: Tensor, taps: [Int: String], depth: Int,
+                  loss: (String, inout Tensor) -> Void, context: DNNLContext) -> Tensor {
+        let target = toNetwork == nil ? activations[0] : image
+        input.withUnsafeBufferPointer { src in
+            target.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
+        }
+        if let toNetwork { context.execute(toNetwork, [(DNNL_ARG_FROM, image), (DNNL_ARG_TO, activations[0])]) }
+        for (j, step) in compiled[..<depth].enumerated() {
+            switch step {
+            case .conv(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
+            case .pool(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
+            }
+            guard let name = taps[j + 1] else { continue }
+            // Only one float32 activation exists at a time; its gradient is stored compactly.
+            var activation = read(slot: j + 1, context: context)
+            loss(name, &activation)
+            precondition(activation.shape == shapes[j + 1], "loss gradient at \(name) has the wrong shape")
+            let stored = tapGradients[j + 1] ?? DNNLMemory(mds[j + 1], context)
+            tapGradients[j + 1] = stored
+            let plain = DNNLMemory(wrapping: activation.storage, DNNLDesc.make(shapes[j + 1], dnnl_nchw), context)
+            context.execute(context.reorder(from: plain.desc, to: stored.desc), [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, stored)])
+        }
+        let result = Tensor(shape: shapes[0])
+        guard let top = taps.keys.max() else { return result }
+        context.execute(context.reorder(from: mds[top], to: mds[top]), [(DNNL_ARG_FROM, tapGradients[top]!), (DNNL_ARG_TO, gradients[top])])
+        for j in stride(from: top - 1, through: 0, by: -1) {
+            backwardStep(j, context: context)
+            if j > 0, taps[j] != nil {
+                context.execute(context.reorder(from: mds[j], to: mds[j], accumulate: true),
+                                [(DNNL_ARG_FROM, tapGradients[j]!), (DNNL_ARG_TO, gradients[j])])
+            }
+        }
+        return imageGradientTensor(context: context)
+    }
+
+    private func backwardStep(_ j: Int, context: DNNLContext) {
+        switch compiled[j] {
+        case .conv(let p):
+            p.runBackward(dst: activations[j + 1], diffDst: gradients[j + 1], diffSrc: gradients[j], context: context)
+        case .pool(let p):
+            p.runBackward(diffDst: gradients[j + 1], diffSrc: gradients[j], context: context)
+        }
+    }
+
+    private func imageGradientTensor(context: DNNLContext) -> Tensor {
+        let result = Tensor(shape: shapes[0])
+        let plain = DNNLMemory(wrapping: result.storage, image.desc, context)
+        context.execute(imageGradient, [(DNNL_ARG_FROM, gradients[0]), (DNNL_ARG_TO, plain)])
+        return result
+    }
+
     func backward(_ bySlot: [Int: Tensor], context: DNNLContext) -> Tensor {
         let result = Tensor(shape: shapes[0])
         guard let top = bySlot.keys.max() else { return result }
         inject(bySlot[top]!, slot: top, accumulate: false, context: context)
         for j in stride(from: top - 1, through: 0, by: -1) {
-            switch compiled[j] {
-            case .conv(let p):
-                p.runBackward(dst: activations[j + 1], diffDst: gradients[j + 1], diffSrc: gradients[j], context: context)
-            case .pool(let p):
-                p.runBackward(diffDst: gradients[j + 1], diffSrc: gradients[j], context: context)
-            }
+            backwardStep(j, context: context)
             if j > 0, let g = bySlot[j] { inject(g, slot: j, accumulate: true, context: context) }
         }
-        let plain = DNNLMemory(wrapping: result.storage, image.desc, context)
-        context.execute(imageGradient, [(DNNL_ARG_FROM, gradients[0]), (DNNL_ARG_TO, plain)])
-        return result
+        return imageGradientTensor(context: context)
     }
 }
