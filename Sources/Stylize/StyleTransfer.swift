@@ -11,12 +11,23 @@ import StylizeIO
 public struct StyleTransfer {
     /// Where a run stands, reported after each evaluation of the objective.
     public struct Progress: Sendable {
-        /// 1-based; `losses` are those of the image before this iteration's step.
+        /// 1-based, counted within the current scale; `losses` are those of the image before
+        /// this iteration's step.
         public var iteration: Int
+        /// The iterations at the current scale.
         public var iterations: Int
         public var losses: LossTerms
         /// Since the run started, preparation included.
         public var elapsedSeconds: Double
+        /// Coarse to fine: the current scale, 1-based, and how many there are (1 and 1 for a
+        /// single-scale run and for texture synthesis).
+        public var scale: Int = 1
+        public var scales: Int = 1
+        /// The longer side, in pixels, of the picture being optimised at this scale.
+        public var size: Int
+        /// The estimated fraction of the whole run's work done, 0–1: iterations weighted by the
+        /// pixels they process, so that a time left can be estimated across scales.
+        public var fractionDone: Double
     }
 
     public let options: StyleTransferOptions
@@ -28,25 +39,27 @@ public struct StyleTransfer {
         try options.validate()
         self.options = options
         preprocessing = weights.preprocessing
-        do {
-            network = try VGG19(convolutions: weights.convolutions, pooling: options.pooling == .max ? .max : .average,
-                                 precision: options.precision)
-        } catch {
-            throw .network(error)
-        }
+        network = try options.network(weights: weights)
     }
 
     /// Stylizes `content` (resized to `options.imageSize` on its longer side) after `styles`
     /// (each resized to `imageSize × styleScale` on its longer side).
     ///
+    /// With several scales (`options.resolvedScales`) the picture is optimised at each size in
+    /// turn, content and styles resized for that size (styles to `size × styleScale`); the first
+    /// scale starts as `options.initialization` says, each later one from the previous result
+    /// upsampled (Lanczos), with a fresh optimizer. Original colours are applied once, at the end.
+    ///
     /// - Parameters:
     ///   - initialImage: the start for `.image(path:)` initialisation when the caller has
-    ///     already loaded it (else it is loaded from the path); resized to the output size.
+    ///     already loaded it (else it is loaded from the path); resized to the (first scale's)
+    ///     output size.
     ///   - progress: called after each iteration.
-    ///   - snapshot: called every `options.saveEvery` iterations (not after the last) with the
-    ///     picture so far, original colours applied.
+    ///   - snapshot: called every `options.saveEvery` iterations, counted across scales (not
+    ///     after the last), with the picture so far at its scale's size, original colours applied.
     ///   - shouldCancel: checked before each iteration; when it says true the run throws
-    ///     `StylizeError.cancelled` carrying the picture so far.
+    ///     `StylizeError.cancelled` carrying the picture so far (at its scale's size) and the
+    ///     iterations done across scales.
     public func run(content: Image, styles: [Image], initialImage: Image? = nil,
                     progress: ((Progress) -> Void)? = nil,
                     snapshot: ((_ iteration: Int, _ image: Image) -> Void)? = nil,
@@ -56,15 +69,58 @@ public struct StyleTransfer {
         if !options.styleBlendWeights.isEmpty && options.styleBlendWeights.count != styles.count {
             throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
         }
-        let content = content.resized(longerSide: options.imageSize)
-        let styleSide = max(1, Int((Float(options.imageSize) * options.styleScale).rounded()))
+        let sizes = options.resolvedScales, counts = options.resolvedScaleIterations
+        // Work of one iteration ∝ the pixels it processes.
+        let work = zip(sizes, counts).map { size, n in
+            let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
+            return Double(n) * Double(w * h)
+        }
+        let totalWork = work.reduce(0, +)
+        var plan = Stage(size: sizes[0], iterations: counts[0], totalIterations: counts.reduce(0, +))
+        plan.scales = sizes.count
+
+        var previous: Image?
+        var result = content
+        for (index, size) in sizes.enumerated() {
+            plan.scale = index + 1
+            plan.size = size
+            plan.iterations = counts[index]
+            plan.workShare = work[index] / totalWork
+            let step = try prepare(content: content, styles: styles, size: size)
+            let x: Tensor
+            if let previous {
+                x = preprocessing.networkInput(previous.resized(width: step.content.width, height: step.content.height))
+            } else {
+                x = try initialInput(content: step, initialImage: initialImage)
+            }
+            let finish = { (x: Tensor) -> Image in colours(preprocessing.image(fromNetworkInput: x), content: step.content) }
+            let optimized = try optimize(step.objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
+                                         start: start, stage: plan, finish: finish,
+                                         progress: progress, snapshot: snapshot, shouldCancel: shouldCancel)
+            previous = preprocessing.image(fromNetworkInput: optimized)
+            result = finish(optimized)
+            plan.iterationsBefore += counts[index]
+            plan.workBefore += plan.workShare
+        }
+        return result
+    }
+
+    /// One scale's content picture, its network input, and the objective with its targets set.
+    private struct Prepared {
+        var content: Image
+        var contentInput: Tensor
+        var objective: Objective
+    }
+
+    private func prepare(content: Image, styles: [Image], size: Int) throws(StylizeError) -> Prepared {
+        let content = content.resized(longerSide: size)
+        let styleSide = max(1, Int((Float(size) * options.styleScale).rounded()))
         var styles = styles.map { $0.resized(longerSide: styleSide) }
         var networkContent = content
         if options.luminanceOnly {
             networkContent = ColorPreservation.luminance(content)
             styles = styles.map { ColorPreservation.luminance($0, matching: content) }
         }
-
         let objective = Objective(network: network, options: options)
         let contentInput = preprocessing.networkInput(networkContent)
         do {
@@ -75,13 +131,16 @@ public struct StyleTransfer {
         } catch {
             throw .network(error)
         }
+        return Prepared(content: content, contentInput: contentInput, objective: objective)
+    }
 
-        let x: Tensor
+    /// The first scale's start, as `options.initialization` says.
+    private func initialInput(content: Prepared, initialImage: Image?) throws(StylizeError) -> Tensor {
         switch options.initialization {
         case .content:
-            x = contentInput
+            return content.contentInput
         case .noise:
-            x = preprocessing.networkInput(noiseImage(width: content.width, height: content.height, seed: options.seed))
+            return preprocessing.networkInput(noiseImage(width: content.content.width, height: content.content.height, seed: options.seed))
         case .image(let path):
             let start: Image
             if let initialImage {
@@ -89,17 +148,40 @@ public struct StyleTransfer {
             } else {
                 do { start = try ImageIO.load(path) } catch { throw .image(error) }
             }
-            x = preprocessing.networkInput(start.resized(width: content.width, height: content.height))
+            return preprocessing.networkInput(start.resized(width: content.content.width, height: content.content.height))
         }
+    }
 
-        let finish = { (x: Tensor) -> Image in
-            let picture = preprocessing.image(fromNetworkInput: x)
-            return options.originalColors || options.luminanceOnly ? ColorPreservation.originalColors(result: picture, content: content) : picture
+    /// `picture` with `content`'s colours when the options ask for them.
+    private func colours(_ picture: Image, content: Image) -> Image {
+        options.originalColors || options.luminanceOnly ? ColorPreservation.originalColors(result: picture, content: content) : picture
+    }
+
+    /// How far `image` is from `content` and `styles` by this transfer's objective, measured at
+    /// the image's own size: the content resized to the image's width and height, the styles to
+    /// `styleScale ×` its longer side, with this transfer's layers, weights, blend weights and
+    /// precision. `content` and `style` of the result are the content and style distances
+    /// (before the content and style weights); `total` is the objective's value. Comparing two
+    /// pictures of the same size this way says which is nearer its content and its style.
+    public func distances(of image: Image, content: Image, styles: [Image]) throws(StylizeError) -> LossTerms {
+        guard !styles.isEmpty || options.styleWeight == 0 else { throw .invalidOption("no style image given") }
+        if !options.styleBlendWeights.isEmpty && options.styleBlendWeights.count != styles.count {
+            throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
         }
-        let result = try optimize(objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
-                                  start: start, finish: finish,
-                                  progress: progress, snapshot: snapshot, shouldCancel: shouldCancel)
-        return finish(result)
+        let objective = Objective(network: network, options: options)
+        let styleSide = max(1, Int((Float(max(image.width, image.height)) * options.styleScale).rounded()))
+        do {
+            if options.contentWeight > 0 {
+                try objective.setContent(preprocessing.networkInput(content.resized(width: image.width, height: image.height)))
+            }
+            if options.styleWeight > 0 {
+                try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },
+                                        blendWeights: options.styleBlendWeights)
+            }
+            return try objective.evaluate(preprocessing.networkInput(image)).losses
+        } catch {
+            throw .network(error)
+        }
     }
 }
 
@@ -110,25 +192,50 @@ func noiseImage(width: Int, height: Int, seed: UInt64) -> Image {
     return Image(pixels: Tensor(shape: [1, 3, height, width], scalars: scalars))
 }
 
-/// The optimisation loop shared by style transfer and texture synthesis: `options.iterations`
-/// evaluations, each followed by one optimiser step, stopping early only when L-BFGS converges.
+/// The width and height `Image.resized(longerSide:)` gives.
+func scaledDimensions(width: Int, height: Int, longerSide: Int) -> (width: Int, height: Int) {
+    let (long, short) = width >= height ? (width, height) : (height, width)
+    let scaled = max(1, Int((Double(short) * Double(longerSide) / Double(long)).rounded()))
+    return width >= height ? (longerSide, scaled) : (scaled, longerSide)
+}
+
+/// Where one optimisation sits in a coarse-to-fine run: which scale, and what came before.
+struct Stage {
+    var scale = 1, scales = 1
+    /// The longer side of the picture at this scale.
+    var size: Int
+    var iterations: Int
+    /// Iterations planned at the earlier scales, and at all scales: snapshots and cancellation
+    /// count iterations across scales.
+    var iterationsBefore = 0
+    var totalIterations: Int
+    /// Fractions of the whole run's work in the earlier scales and in this one.
+    var workBefore = 0.0, workShare = 1.0
+}
+
+/// The optimisation loop shared by style transfer and texture synthesis: `stage.iterations`
+/// evaluations (`options.iterations` without a stage), each followed by one optimiser step,
+/// stopping early only when L-BFGS converges.
 func optimize(_ objective: Objective, from start: Tensor, options: StyleTransferOptions, pixelStep: Float,
-              start clockStart: ContinuousClock.Instant, finish: (Tensor) -> Image,
+              start clockStart: ContinuousClock.Instant, stage: Stage? = nil, finish: (Tensor) -> Image,
               progress: ((StyleTransfer.Progress) -> Void)?,
               snapshot: ((Int, Image) -> Void)?,
               shouldCancel: (() -> Bool)?) throws(StylizeError) -> Tensor {
+    let stage = stage ?? Stage(size: max(start.shape[2], start.shape[3]), iterations: options.iterations,
+                               totalIterations: options.iterations)
     var x = start
     var lbfgs = LBFGS(historySize: options.lbfgsHistorySize)
     var adam = Adam(learningRate: options.learningRate * pixelStep)
-    for iteration in 1...options.iterations {
-        if shouldCancel?() == true { throw .cancelled(iteration: iteration - 1, partial: finish(x)) }
+    for iteration in 1...stage.iterations {
+        let overall = stage.iterationsBefore + iteration
+        if shouldCancel?() == true { throw .cancelled(iteration: overall - 1, partial: finish(x)) }
         let losses: LossTerms, gradient: Tensor
         do {
             (losses, gradient) = try objective.evaluate(x)
         } catch {
             throw .network(error)
         }
-        guard losses.total.isFinite else { throw .diverged(iteration: iteration) }
+        guard losses.total.isFinite else { throw .diverged(iteration: overall) }
         var converged = false
         switch options.optimizer {
         case .lbfgs: converged = lbfgs.step(&x, loss: losses.total, gradient: gradient) == .converged
@@ -136,11 +243,13 @@ func optimize(_ objective: Objective, from start: Tensor, options: StyleTransfer
         }
         let elapsed = ContinuousClock.now - clockStart
         progress?(StyleTransfer.Progress(
-            iteration: iteration, iterations: options.iterations, losses: losses,
-            elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            iteration: iteration, iterations: stage.iterations, losses: losses,
+            elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+            scale: stage.scale, scales: stage.scales, size: stage.size,
+            fractionDone: stage.workBefore + stage.workShare * Double(iteration) / Double(stage.iterations)))
         if converged { break }
-        if options.saveEvery > 0 && iteration % options.saveEvery == 0 && iteration < options.iterations {
-            snapshot?(iteration, finish(x))
+        if options.saveEvery > 0 && overall % options.saveEvery == 0 && overall < stage.totalIterations {
+            snapshot?(overall, finish(x))
         }
     }
     return x

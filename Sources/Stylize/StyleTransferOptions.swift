@@ -1,4 +1,5 @@
 import StylizeNN
+import StylizeIO
 
 /// A layer of VGG-19 with the weight its loss term gets: the layer's term is multiplied by it.
 public struct LayerWeight: Sendable, Hashable {
@@ -53,8 +54,17 @@ public struct StyleTransferOptions: Sendable {
     /// color"); implies `originalColors`.
     public var luminanceOnly: Bool = false
     public var seed: UInt64 = 0
-    /// Save an intermediate picture every N iterations (0: never).
+    /// Save an intermediate picture every N iterations (0: never). With several scales the
+    /// iterations are counted across all of them.
     public var saveEvery: Int = 0
+    /// Coarse-to-fine: the longer sides, in pixels, to optimise at in turn, ascending, the last
+    /// equal to `imageSize`; each scale starts from the previous one's result upsampled. Empty
+    /// means automatic (`automaticScales`: one scale up to 512 pixels, 1024 → 256, 512, 1024);
+    /// `[imageSize]` forces a single scale.
+    public var scales: [Int] = []
+    /// Iterations at each scale, one count per scale. Empty means automatic: `iterations` at the
+    /// coarsest scale and a third of the previous count at each finer one (`resolvedScaleIterations`).
+    public var scaleIterations: [Int] = []
 
     public init() {}
 
@@ -75,6 +85,7 @@ public struct StyleTransferOptions: Sendable {
         try check(learningRate.isFinite && learningRate > 0, "learning rate must be a finite number > 0, got \(learningRate)")
         try check(lbfgsHistorySize >= 1, "L-BFGS history size must be at least 1, got \(lbfgsHistorySize)")
         try check(saveEvery >= 0, "save-every must be ≥ 0, got \(saveEvery)")
+        try validateScales()
         try check(!styleLayers.isEmpty || styleWeight == 0, "no style layers given")
         for (kind, layers) in [("content", contentLayers), ("style", styleLayers)] {
             for l in layers {
@@ -85,5 +96,17 @@ public struct StyleTransferOptions: Sendable {
         }
         for w in styleBlendWeights { try weight(w, "style blend weight") }
         try check(styleBlendWeights.isEmpty || styleBlendWeights.reduce(0, +) > 0, "style blend weights sum to 0")
+    }
+}
+
+extension StyleTransferOptions {
+    /// VGG-19 with these options' pooling and precision.
+    func network(weights: VGG19Weights) throws(StylizeError) -> VGG19 {
+        do {
+            return try VGG19(convolutions: weights.convolutions, pooling: pooling == .max ? .max : .average,
+                             precision: precision)
+        } catch {
+            throw .network(error)
+        }
     }
 }

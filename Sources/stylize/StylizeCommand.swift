@@ -17,7 +17,7 @@ struct StylizeCommand: ParsableCommand {
           stylize texture brick.png --width 512 --height 512 -o brick_texture.png
           stylize layers
         """,
-        subcommands: [TransferCommand.self, TextureCommand.self, LayersCommand.self],
+        subcommands: [TransferCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self],
         defaultSubcommand: TransferCommand.self
     )
 

@@ -33,6 +33,16 @@ struct TransferCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep the content's colours: transfer luminance only.")
     var originalColors = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Coarse to fine: a count N (sizes halving from --image-size, N of them; 1 forces a single scale) or a comma-separated list of longer sides, ascending, ending at --image-size (e.g. 256,512,1024). Each scale starts from the previous result upsampled. Default: one scale up to 512 px, above that halving down to no less than 256 px (1024 → 256,512,1024).",
+        valueName: "N|s1,s2,..."))
+    var scales: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Iterations at each scale, comma-separated, one per scale. Default: --iterations at the coarsest scale, a third of the previous count at each finer one (500 → 500,167,56).",
+        valueName: "n1,n2,..."))
+    var scaleIterations: String?
+
     @OptionGroup var shared: SharedOptions
 
     func validate() throws {
@@ -41,6 +51,47 @@ struct TransferCommand: ParsableCommand {
             throw ValidationError("--init must be content, noise or image, got '\(initialization)'")
         }
         if initialization == "image" && initImage == nil { throw ValidationError("--init image needs --init-image FILE") }
+        var o = StyleTransferOptions()
+        o.imageSize = imageSize
+        o.iterations = shared.iterations
+        o.scales = try parseScales()
+        o.scaleIterations = try parseScaleIterations()
+        do {
+            try o.validateScales()
+        } catch {
+            if case .invalidOption(let message) = error { throw ValidationError(message) }
+            throw error
+        }
+    }
+
+    /// `--scales`: a count → sizes halving from --image-size; a list → those sizes; none → [] (automatic).
+    func parseScales() throws -> [Int] {
+        guard let scales else { return [] }
+        let items = scales.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let numbers = try items.map { item in
+            guard let n = Int(item) else { throw ValidationError("--scales: '\(item)' is not a whole number (give a count such as 3, or sizes such as 256,512,1024)") }
+            return n
+        }
+        if numbers.count == 1 && !scales.contains(",") {
+            let count = numbers[0]
+            guard count >= 1 else { throw ValidationError("--scales: the count must be at least 1, got \(count)") }
+            let sizes = StyleTransferOptions.geometricScales(count: count, imageSize: imageSize)
+            guard sizes[0] >= 16 else {
+                throw ValidationError("--scales: \(count) scales halving from \(imageSize) px would go below 16 px (give a count such as 3, or sizes such as 256,512,1024)")
+            }
+            return sizes
+        }
+        return numbers
+    }
+
+    func parseScaleIterations() throws -> [Int] {
+        guard let scaleIterations else { return [] }
+        return try scaleIterations.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let n = Int($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--scale-iterations: '\($0)' is not a whole number")
+            }
+            return n
+        }
     }
 
     func options() throws -> StyleTransferOptions {
@@ -50,6 +101,8 @@ struct TransferCommand: ParsableCommand {
         o.contentWeight = contentWeight
         o.contentLayers = try parseLayers(contentLayers, option: "--content-layers")
         o.originalColors = originalColors
+        o.scales = try parseScales()
+        o.scaleIterations = try parseScaleIterations()
         if let initImage {
             o.initialization = .image(path: initImage)
         } else {

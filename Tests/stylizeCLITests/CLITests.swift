@@ -139,3 +139,41 @@ func files(in dir: String) -> [String] { ((try? FileManager.default.contentsOfDi
         #expect(layers.stdout.split(separator: "\n").filter { $0.hasPrefix("relu") }.count == 16)
     }
 }
+
+extension CLITests {
+    @Test func coarseToFineScalesAndMeasure() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/cat.png"
+        let r = try stylize([content, "--style", style, "--image-size", "64", "--scales", "32,64",
+                             "--scale-iterations", "3,2", "--save-every", "2", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        // Snapshots count iterations across scales and have their scale's size.
+        #expect(files(in: dir) == ["cat.png", "cat_2.png", "cat_4.png"])
+        #expect(try ImageIO.load("\(dir)/cat_2.png").width == 32)
+        #expect(try ImageIO.load("\(dir)/cat_4.png").width == 64)
+        let picture = try ImageIO.load(out)
+        #expect(picture.width == 64 && picture.height == 43)
+
+        // A count: 2 scales halving from 64 px (32×21, 64×43).
+        let counted = try stylize([content, "--style", style, "--image-size", "64", "--scales", "2", "--iterations", "2", "-o", "\(dir)/two.png"])
+        #expect(counted.status == 0, "\(counted.stderr)")
+
+        let m = try stylize(["measure", out, "--content", content, "--style", style])
+        #expect(m.status == 0, "\(m.stderr)")
+        let values = Dictionary(m.stdout.split(separator: "\n").compactMap { line -> (String, Double)? in
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { return nil }
+            return (String(line[..<space]), v)
+        }, uniquingKeysWith: { a, _ in a })
+        #expect(values["content"].map { $0 > 0 } == true && values["style"].map { $0 > 0 } == true, "\(m.stdout)")
+        #expect(values["style relu5_1"] != nil, "\(m.stdout)")
+
+        for (scales, mention) in [("512,256", "ascending"), ("32,48", "image size, 64"), ("x", "'x'"), ("9", "below 16")] {
+            try expectRefused([content, "--style", style, "--image-size", "64", "--scales", scales, "-o", "\(dir)/bad.png"],
+                              mentioning: mention, in: dir)
+        }
+        try expectRefused([content, "--style", style, "--image-size", "64", "--scales", "2", "--scale-iterations", "5",
+                           "-o", "\(dir)/bad.png"], mentioning: "1 scale iteration counts for 2 scales", in: dir)
+    }
+}

