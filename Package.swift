@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO"]),
         // The command-line tool.
         .executableTarget(name: "stylize", dependencies: [
-            "Stylize",
+            "Stylize", "StylizeNN", "StylizeIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Speed and memory benchmark; prints JSON.

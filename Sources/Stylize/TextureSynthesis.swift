@@ -18,12 +18,7 @@ public struct TextureSynthesis {
         guard options.styleWeight > 0 else { throw .invalidOption("texture synthesis needs a style weight > 0") }
         self.options = options
         preprocessing = weights.preprocessing
-        do {
-            network = try VGG19(convolutions: weights.convolutions, pooling: options.pooling == .max ? .max : .average,
-                                 precision: options.precision)
-        } catch {
-            throw .network(error)
-        }
+        network = try options.network(weights: weights)
     }
 
     /// A `width`×`height` texture after `styles` (blended by `options.styleBlendWeights`), each

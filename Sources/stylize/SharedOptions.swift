@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Stylize
 import StylizeIO
+import StylizeNN
 
 /// Options shared by `stylize` (transfer) and `stylize texture`: style, optimisation, output.
 struct SharedOptions: ParsableArguments {
@@ -37,6 +38,9 @@ struct SharedOptions: ParsableArguments {
 
     @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
     var pooling: StyleTransferOptions.Pooling = .max
+
+    @Option(name: .long, help: ArgumentHelp("Arithmetic: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32 or bf16.", valueName: "p"))
+    var precision: PrecisionChoice = .auto
 
     @Option(name: .long, help: "Random seed (same seed and options give identical output).")
     var seed: UInt64 = 0
@@ -80,6 +84,7 @@ struct SharedOptions: ParsableArguments {
         options.lbfgsHistorySize = lbfgsHistory
         options.pooling = pooling
         options.seed = seed
+        options.precision = precision.resolved
         options.saveEvery = saveEvery
     }
 
@@ -91,6 +96,18 @@ struct SharedOptions: ParsableArguments {
 
     func loadWeights() throws -> VGG19Weights {
         try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
+    }
+}
+
+/// `--precision`: a fixed arithmetic or the CPU's best.
+enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
+    case auto, fp32, bf16
+    var resolved: Precision {
+        switch self {
+        case .auto: return .automatic
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        }
     }
 }
 
