@@ -4,14 +4,18 @@ import StylizeTensor
 /// Gram matrices of feature maps, G = F Fᵀ / (H·W) with F the C×(H·W) matrix of a [1, C, H, W]
 /// activation: the style statistics of Gatys et al., through BLAS.
 public enum Gram {
-    /// G for `features` [1, C, H, W]; shape [C, C].
+    /// G for `features` [1, C, H, W]; shape [C, C]. G is symmetric, so a rank-k update (SYRK)
+    /// computes one triangle at half a GEMM's cost and the other is mirrored.
     public static func forward(_ features: Tensor) -> Tensor {
         let c = features.shape[1], n = features.count / c
         var g = Tensor(shape: [c, c])
         let f = features.storage.pointer
         g.withUnsafeMutableBufferPointer { out in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(c), Int32(n),
-                        1 / Float(n), f, Int32(n), f, Int32(n), 0, out.baseAddress, Int32(c))
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(c), Int32(n),
+                        1 / Float(n), f, Int32(n), 0, out.baseAddress, Int32(c))
+            for i in 0..<c {
+                for j in 0..<i { out[i * c + j] = out[j * c + i] }
+            }
         }
         return g
     }
