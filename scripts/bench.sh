@@ -4,7 +4,7 @@
 #
 #   bash scripts/bench.sh [SIZES...]        default: 512x384 1024x768
 #
-# Env: THREADS (default: all cores), ROUNDS (alternations, default 2), ITERATIONS (default 6),
+# Env: PRECISIONS (Stylize's, default "fp32 bf16"), THREADS (default: all cores), ROUNDS (alternations, default 2), ITERATIONS (default 6),
 # ANCHORS (virtual environment with torch, default ~/.cache/stylize/anchors; created if missing:
 # torch from PyPI is several GB). Prints each run's JSON and a summary table.
 set -euo pipefail
@@ -30,8 +30,10 @@ swift build -c release --product stylize-bench >&2
 log=$(mktemp)
 for size in "${sizes[@]}"; do
     for _ in $(seq "$rounds"); do
-        OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads .build/release/stylize-bench \
-            --size "$size" --iterations "$iterations" --weights "$weights" | tee -a "$log"
+        for precision in ${PRECISIONS:-fp32 bf16}; do
+            OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads .build/release/stylize-bench \
+                --size "$size" --iterations "$iterations" --precision "$precision" --weights "$weights" | tee -a "$log"
+        done
         OMP_NUM_THREADS=$threads "$anchors/bin/python" "$twin" --weights "$weights" --size "$size" \
             --iterations "$iterations" --threads "$threads" 2>/dev/null | tee -a "$log"
     done
@@ -39,14 +41,17 @@ done
 python3 - "$log" <<'PY'
 import json, sys, statistics
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-print("\n| size | Stylize s/iter | PyTorch s/iter | ratio | Stylize peak MiB | PyTorch peak MiB |")
-print("| --- | --- | --- | --- | --- | --- |")
+print("\n| size | Stylize | s/iter | PyTorch s/iter | time ratio | Stylize peak MiB | PyTorch peak MiB | memory ratio |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for size in dict.fromkeys(tuple(r["size"]) for r in runs):
-    ours = [r for r in runs if tuple(r["size"]) == size and r["impl"].startswith("stylize")]
     theirs = [r for r in runs if tuple(r["size"]) == size and r["impl"].startswith("pytorch")]
-    o = statistics.median(r["seconds_per_iteration"] for r in ours)
     t = statistics.median(r["seconds_per_iteration"] for r in theirs)
-    om = max(r["peak_rss_mib"] for r in ours); tm = max(r["peak_rss_mib"] for r in theirs)
-    print(f"| {size[0]}×{size[1]} | {o:.3f} | {t:.3f} | {o / t:.2f} | {om:.0f} | {tm:.0f} |")
+    tm = max(r["peak_rss_mib"] for r in theirs)
+    for impl in dict.fromkeys(r["impl"] for r in runs if r["impl"].startswith("stylize")):
+        ours = [r for r in runs if tuple(r["size"]) == size and r["impl"] == impl]
+        if not ours: continue
+        o = statistics.median(r["seconds_per_iteration"] for r in ours)
+        om = max(r["peak_rss_mib"] for r in ours)
+        print(f"| {size[0]}×{size[1]} | {impl.split()[1]} | {o:.3f} | {t:.3f} | {o / t:.2f} | {om:.0f} | {tm:.0f} | {om / tm:.2f} |")
 PY
 rm -f "$log"
