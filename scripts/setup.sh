@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh machine and stylizes the bundled example:
-# system libraries, the VGG-19 weights, a release build, then examples/out.png.
+# system libraries, the VGG-19 weights, the feed-forward style networks, a release build, then examples/out.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/fetch-weights.sh
+bash scripts/fetch-models.sh
 swift build -c release --product stylize
 mkdir -p out
 .build/release/stylize examples/chelsea.png --style examples/starry_night.jpg -o out/chelsea_starry.png

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/fetch-weights.sh
+bash scripts/fetch-models.sh
 swift test -c release
