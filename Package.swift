@@ -7,12 +7,13 @@ let package = Package(
     name: "Stylize",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "Stylize", targets: ["Stylize"]),
+        .library(name: "Stylize", targets: ["Stylize", "StylizeONNX"]),
         .executable(name: "stylize", targets: ["stylize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, each wrapped by a module map.
@@ -31,6 +32,11 @@ let package = Package(
             "StylizeTensor", "CJPEG", "CSPNG", "CEXIF",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // ONNX networks: the protobuf reader and a graph executor on oneDNN and OpenBLAS.
+        .target(name: "StylizeONNX", dependencies: [
+            "StylizeTensor", "CDNNL", "COpenBLAS",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         // Algorithms and the library API: losses, optimizers, style transfer.
         .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO"]),
         // The command-line tool.
@@ -44,6 +50,7 @@ let package = Package(
         .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
         .testTarget(name: "StylizeNNTests", dependencies: ["StylizeNN", "StylizeIO"]),
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO"]),
         .testTarget(name: "StylizeTests", dependencies: ["Stylize"]),
         .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"]),
     ],

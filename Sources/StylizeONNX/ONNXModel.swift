@@ -1,0 +1,100 @@
+import Foundation
+import StylizeTensor
+
+/// An ONNX network read from a file, validated, and ready to run on the CPU.
+///
+/// Loading checks every node: an operator or attribute the executor does not implement is refused
+/// with its name and the node's, before anything runs. Shapes follow the feeds at run time, so a
+/// fully convolutional network runs at any height and width; compiled kernels are cached per
+/// input shape, which makes repeated runs at one size cheaper than the first.
+///
+/// Runs are serialized by a lock: call `run` from any thread, one run executes at a time.
+public final class ONNXModel: @unchecked Sendable {
+    /// A graph input or output: its name and shape (`nil` for a symbolic dimension).
+    public struct ValueInfo: Sendable, Equatable {
+        public let name: String
+        public let shape: [Int?]
+    }
+
+    /// Graph inputs that are not initializers, in the file's order.
+    public let inputs: [ValueInfo]
+    /// Graph outputs, in the file's order.
+    public let outputs: [ValueInfo]
+
+    private let graph: Graph
+    private let context: ExecutionContext
+    private let lock = NSLock()
+
+    /// Operator set versions this executor follows (the default domain).
+    static let supportedOpsets = 7...21
+
+    /// Reads, validates and prepares the model in `url`.
+    public convenience init(contentsOf url: URL) throws(ONNXError) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw .io(path: url.path, "cannot read: \(error.localizedDescription)")
+        }
+        try self.init(serialized: data)
+    }
+
+    /// Reads, validates and prepares a model from its protobuf bytes.
+    public init(serialized data: Data) throws(ONNXError) {
+        let model: Onnx_ModelProto
+        do {
+            model = try Onnx_ModelProto(serializedBytes: data)
+        } catch {
+            throw .malformed("not an ONNX protobuf (\(error))")
+        }
+        guard model.hasGraph, !model.graph.node.isEmpty else { throw .malformed("the model has no graph") }
+        for o in model.opsetImport where o.domain.isEmpty || o.domain == "ai.onnx" {
+            guard Self.supportedOpsets.contains(Int(o.version)) else {
+                throw .malformed("operator set \(o.version) is outside the supported \(Self.supportedOpsets)")
+            }
+        }
+        for n in model.graph.node where !(n.domain.isEmpty || n.domain == "ai.onnx") {
+            throw .unsupportedOperator("\(n.domain).\(n.opType)", node: n.name)
+        }
+        context = ExecutionContext()
+        graph = try Graph(model.graph, context: context)
+        let initializers = Set(model.graph.initializer.map(\.name))
+        inputs = model.graph.input.filter { !initializers.contains($0.name) }.map(Self.info)
+        outputs = model.graph.output.map(Self.info)
+    }
+
+    private static func info(_ v: Onnx_ValueInfoProto) -> ValueInfo {
+        let dims = v.type.tensorType.shape.dim.map { d -> Int? in
+            if case let .dimValue(x)? = d.value, x > 0 { return Int(x) }
+            return nil
+        }
+        return ValueInfo(name: v.name, shape: dims)
+    }
+
+    /// Runs the graph on float32 feeds named as the model's inputs (shapes as in the model, e.g.
+    /// NCHW [1, 3, H, W] or NHWC [1, H, W, 3]) and returns every graph output by name.
+    public func run(_ feeds: [String: Tensor]) throws(ONNXError) -> [String: Tensor] {
+        var bySlot: [Int: Value] = [:]
+        for (name, slot) in graph.inputSlots {
+            guard let t = feeds[name] else { throw .missingInput(name) }
+            if let info = inputs.first(where: { $0.name == name }), !info.shape.isEmpty || t.shape.isEmpty {
+                let fits = info.shape.count == t.shape.count
+                    && zip(info.shape, t.shape).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+                guard fits else {
+                    let want = info.shape.map { $0.map(String.init) ?? "?" }.joined(separator: "×")
+                    throw .shapeMismatch("input '\(name)' has shape \(t.shape), the model expects \(want)")
+                }
+            }
+            bySlot[slot] = Value(floats: t)
+        }
+        if let extra = feeds.keys.sorted().first(where: { k in !graph.inputSlots.contains { $0.name == k } }) {
+            throw .missingInput("the model has no input named '\(extra)'")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let results = try graph.run(bySlot, context)
+        var out: [String: Tensor] = [:]
+        for (name, slot) in graph.outputSlots { out[name] = results[slot]!.tensor }
+        return out
+    }
+}
