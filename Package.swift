@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // Algorithms and the library API: losses, optimizers, style transfer.
-        .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO"]),
+        .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO", "StylizeONNX"]),
         // The command-line tool.
         .executableTarget(name: "stylize", dependencies: [
             "Stylize", "StylizeNN", "StylizeIO",
@@ -46,12 +46,15 @@ let package = Package(
         ]),
         // Speed and memory benchmark; prints JSON.
         .executableTarget(name: "stylize-bench", dependencies: ["Stylize"], path: "Benchmarks/stylize-bench"),
+        // The feed-forward networks' benchmark, twin of Benchmarks/onnxruntime_fast.py; prints JSON.
+        .executableTarget(name: "stylize-fast-bench", dependencies: ["Stylize", "StylizeONNX", "StylizeIO"],
+                          path: "Benchmarks/stylize-fast-bench"),
 
         .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
         .testTarget(name: "StylizeNNTests", dependencies: ["StylizeNN", "StylizeIO"]),
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO"]),
-        .testTarget(name: "StylizeTests", dependencies: ["Stylize"]),
+        .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeONNX"]),
         .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"]),
     ],
     swiftLanguageModes: [.v6]

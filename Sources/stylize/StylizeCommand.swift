@@ -14,10 +14,11 @@ struct StylizeCommand: ParsableCommand {
         Examples:
           stylize photo.jpg --style starry_night.jpg -o out.png
           stylize photo.jpg --style a.jpg --style b.jpg --style-blend-weights 0.7,0.3 -o out.jpg
+          stylize fast photo.jpg --style 19 -o out.png       (feed-forward networks, instant)
           stylize texture brick.png --width 512 --height 512 -o brick_texture.png
           stylize layers
         """,
-        subcommands: [TransferCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self],
+        subcommands: [TransferCommand.self, FastCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self],
         defaultSubcommand: TransferCommand.self
     )
 
