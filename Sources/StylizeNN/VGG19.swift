@@ -103,12 +103,24 @@ public final class VGG19 {
             guard b.shape == [Self.channels[i]] else {
                 throw .wrongWeightShape(layer: name + " bias", expected: [Self.channels[i]], got: b.shape)
             }
-            layers.append(ConvReLU(name: name, weight: w, bias: b, precision: precision, context: context))
+            // In bf16 the image enters as two bf16 halves (see Plan), so conv1_1 sees it twice.
+            let weight = i == 0 && precision != .fp32 ? Self.duplicatingInputChannels(w) : w
+            layers.append(ConvReLU(name: name, weight: weight, bias: b, precision: precision, context: context))
             inChannels = Self.channels[i]
         }
         self.layers = layers
         self.pooling = pooling
         self.precision = precision
+    }
+
+    /// [out, in, kh, kw] → [out, 2·in, kh, kw] with the same kernel on both copies of the input.
+    private static func duplicatingInputChannels(_ w: Tensor) -> Tensor {
+        let (o, perOut) = (w.shape[0], w.count / w.shape[0])
+        let scalars = w.scalars
+        var doubled: [Float] = []
+        doubled.reserveCapacity(2 * w.count)
+        for k in 0..<o { let row = scalars[k * perOut ..< (k + 1) * perOut]; doubled += row; doubled += row }
+        return Tensor(shape: [o, 2 * w.shape[1]] + w.shape[2...], scalars: doubled)
     }
 
     /// The step after which layer `name`'s activation is available, or nil for an unknown name.
@@ -210,10 +222,14 @@ private final class Plan {
         self.depth = depth
         self.height = height
         self.width = width
-        let imageMD = DNNLDesc.make([1, 3, height, width], dnnl_nchw)
-        // fp32 reads the plain image directly; bf16 converts it once per forward pass.
-        var md = precision == .fp32 ? imageMD : DNNLDesc.make([1, 3, height, width], dnnl_format_tag_any, precision.dnnlType)
-        var shape = [1, 3, height, width]
+        // fp32 reads the plain image directly. bf16 would round pixels to steps of 0.5–1 (on the
+        // 0–255 scale), which stalls the optimizer; so the image enters as two bf16 halves,
+        // hi = bf16(x) and lo = bf16(x − hi), six channels whose sum carries ~16 bits, and
+        // conv1_1 applies its kernel to both (it is linear).
+        inputChannels = precision == .fp32 ? 3 : 6
+        let imageMD = DNNLDesc.make([1, inputChannels, height, width], dnnl_nchw, precision == .fp32 ? dnnl_f32 : dnnl_bf16)
+        var md = precision == .fp32 ? imageMD : DNNLDesc.make([1, 6, height, width], dnnl_format_tag_any, dnnl_bf16)
+        var shape = [1, inputChannels, height, width]
         var compiled: [Compiled] = []
         var mds = [md]
         var shapes = [shape]
@@ -262,21 +278,45 @@ private final class Plan {
         gradients = gradientMDs.enumerated().map { DNNLMemory($1, sharing: pingPong[$0 % 2], context) }
         image = DNNLMemory(imageMD, context)
         toNetwork = DNNLDesc.equal(imageMD, mds[0]) ? nil : context.reorder(from: imageMD, to: mds[0])
-        imageGradient = context.reorder(from: gradientMDs[0], to: imageMD)
+        plainGradientMD = DNNLDesc.make([1, inputChannels, height, width], dnnl_nchw)
+        imageGradient = context.reorder(from: gradientMDs[0], to: plainGradientMD)
     }
 
-    /// The input image as callers give it: float32, plain NCHW.
+    /// 3 in fp32; 6 (hi and lo halves) in bf16.
+    private let inputChannels: Int
+    /// The input image in plain NCHW: float32 as callers give it, or its bf16 halves.
     private let image: DNNLMemory
     private let toNetwork: DNNLPrimitive?
+    private let plainGradientMD: dnnl_memory_desc_t
     private let imageGradient: DNNLPrimitive
+
+    /// Copies the caller's image into the network's first slot.
+    private func load(_ input: Tensor, context: DNNLContext) {
+        let target = toNetwork == nil ? activations[0] : image
+        input.withUnsafeBufferPointer { src in
+            if inputChannels == 3 {
+                target.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
+            } else {
+                let halves = target.pointer.assumingMemoryBound(to: UInt16.self)
+                for i in 0..<src.count {
+                    let hi = Self.bf16(src[i])
+                    halves[i] = hi
+                    halves[src.count + i] = Self.bf16(src[i] - Float(bitPattern: UInt32(hi) << 16))
+                }
+            }
+        }
+        if let toNetwork { context.execute(toNetwork, [(DNNL_ARG_FROM, image), (DNNL_ARG_TO, activations[0])]) }
+    }
+
+    /// Round to nearest even, as oneDNN converts (inputs here are finite).
+    private static func bf16(_ x: Float) -> UInt16 {
+        let bits = x.bitPattern
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    }
 
     /// Runs the first `depth` steps (at most the plan's own depth).
     func run(input: Tensor, depth: Int, context: DNNLContext) {
-        let target = toNetwork == nil ? activations[0] : image
-        input.withUnsafeBufferPointer { src in
-            target.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
-        }
-        if let toNetwork { context.execute(toNetwork, [(DNNL_ARG_FROM, image), (DNNL_ARG_TO, activations[0])]) }
+        load(input, context: context)
         for (j, step) in compiled[..<depth].enumerated() {
             switch step {
             case .conv(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
@@ -304,11 +344,7 @@ private final class Plan {
     /// Forward with the loss applied at each tap as it is reached, then backward (see VGG19.gradient).
     func evaluate(input: Tensor, taps: [Int: String], depth: Int,
                   loss: (String, inout Tensor) -> Void, context: DNNLContext) -> Tensor {
-        let target = toNetwork == nil ? activations[0] : image
-        input.withUnsafeBufferPointer { src in
-            target.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
-        }
-        if let toNetwork { context.execute(toNetwork, [(DNNL_ARG_FROM, image), (DNNL_ARG_TO, activations[0])]) }
+        load(input, context: context)
         for (j, step) in compiled[..<depth].enumerated() {
             switch step {
             case .conv(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
@@ -324,7 +360,7 @@ private final class Plan {
             let plain = DNNLMemory(wrapping: activation.storage, DNNLDesc.make(shapes[j + 1], dnnl_nchw), context)
             context.execute(context.reorder(from: plain.desc, to: stored.desc), [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, stored)])
         }
-        let result = Tensor(shape: shapes[0])
+        let result = Tensor(shape: [1, 3, height, width])
         guard let top = taps.keys.max() else { return result }
         context.execute(context.reorder(from: mds[top], to: mds[top]), [(DNNL_ARG_FROM, tapGradients[top]!), (DNNL_ARG_TO, gradients[top])])
         for j in stride(from: top - 1, through: 0, by: -1) {
@@ -346,15 +382,19 @@ private final class Plan {
         }
     }
 
+    /// dLoss/dImage, [1, 3, H, W]. In bf16 both halves have the same gradient; the first is kept.
     private func imageGradientTensor(context: DNNLContext) -> Tensor {
-        let result = Tensor(shape: shapes[0])
-        let plain = DNNLMemory(wrapping: result.storage, image.desc, context)
-        context.execute(imageGradient, [(DNNL_ARG_FROM, gradients[0]), (DNNL_ARG_TO, plain)])
+        let plain = Tensor(shape: [1, inputChannels, height, width])
+        context.execute(imageGradient, [(DNNL_ARG_FROM, gradients[0]),
+                                        (DNNL_ARG_TO, DNNLMemory(wrapping: plain.storage, plainGradientMD, context))])
+        if inputChannels == 3 { return plain }
+        let result = Tensor(shape: [1, 3, height, width])
+        result.storage.pointer.update(from: plain.storage.pointer, count: result.count)
         return result
     }
 
     func backward(_ bySlot: [Int: Tensor], context: DNNLContext) -> Tensor {
-        let result = Tensor(shape: shapes[0])
+        let result = Tensor(shape: [1, 3, height, width])
         guard let top = bySlot.keys.max() else { return result }
         inject(bySlot[top]!, slot: top, accumulate: false, context: context)
         for j in stride(from: top - 1, through: 0, by: -1) {
