@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO"]),
         .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeONNX"]),
-        .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"]),
+        .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

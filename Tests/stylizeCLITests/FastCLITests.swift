@@ -76,6 +76,24 @@ import Testing
         #expect(files(in: dir) == ["sheet.png"])
     }
 
+    @Test func anyPictureNetworkWithModel() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixtures = "\(packageRoot.path)/Tests/stylizeCLITests/Fixtures"
+        // A Johnson-style network (NCHW, 0-255, any size): the same bytes as onnxruntime's output.
+        let content = packageRoot.appendingPathComponent("../shared/reference/onnx/content_96x64.png").standardized.path
+        let r = try stylize(["fast", content, "--model", "\(fixtures)/tiny_johnson.onnx", "-o", "\(dir)/johnson.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let expected = try ImageIO.load("\(fixtures)/tiny_johnson_expected.png").pixels.scalars
+        let ours = try ImageIO.load("\(dir)/johnson.png").pixels.scalars
+        #expect(zip(ours, expected).map { abs($0 - $1) }.max()! <= 1.0 / 255 + 1e-6)
+        // A network with a fixed 64×64 NHWC input in [0, 1] runs over a larger photo in tiles.
+        let t = try stylize(["fast", photo, "--model", "\(fixtures)/tiny_fixed_nhwc.onnx", "--pixel-scale", "1", "-o", "\(dir)/tiled.png"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let tiled = try ImageIO.load("\(dir)/tiled.png")
+        #expect(tiled.width == 451 && tiled.height == 300)
+    }
+
     @Test func badInputIsRefusedInOneLine() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
