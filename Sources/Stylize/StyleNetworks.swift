@@ -115,7 +115,10 @@ struct PictureRunner: Sendable {
             guard size.width >= 64, size.height >= 64 else {
                 throw .incompatibleModel(file: path, reason: "its input is fixed at \(size.width)×\(size.height), too small to tile")
             }
-            tiling = Tiling(tileWidth: size.width, tileHeight: size.height, overlap: min(size.width, size.height) / 4)
+            // A sixth of the tile: wider overlaps cost more tiles (12 instead of 6 at 1024×683) and
+            // brought the result no closer to the whole graph run at once (onnxruntime, mean
+            // difference 0.095 against 0.093), whose gap is the per-tile normalization, not seams.
+            tiling = Tiling(tileWidth: size.width, tileHeight: size.height, overlap: min(size.width, size.height) / 6)
         } else {
             tiling = nil
         }
