@@ -116,11 +116,17 @@ extension Image {
 
     /// Values clamped to [0, 1] (networks whose last layer is not a sigmoid overshoot).
     public func clamped() -> Image {
-        var p = pixels
-        p.withUnsafeMutableBufferPointer { v in
+        var copy = self
+        copy.clamp()
+        return copy
+    }
+
+    /// Clamps the values to [0, 1] in place (no copy when the pixels are not shared: a
+    /// full-resolution result is large).
+    public mutating func clamp() {
+        pixels.withUnsafeMutableBufferPointer { v in
             for i in v.indices { v[i] = v[i] > 0 ? (v[i] < 1 ? v[i] : 1) : 0 }
         }
-        return Image(pixels: p)
     }
 }
 

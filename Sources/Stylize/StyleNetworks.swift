@@ -147,9 +147,12 @@ struct PictureRunner: Sendable {
         feeds[input] = x
         var y = try run(model, feeds, output: output, path: path)
         if scale != 1 { y.scale(by: 1 / scale) }
-        guard let picture = outputLayout.image(y) else {
-            throw .incompatibleModel(file: path, reason: "its output has shape \(y.shape), not an RGB picture")
+        let shape = y.shape
+        // Consumed, so that the picture owns the only reference and clamps without a copy.
+        guard var picture = outputLayout.image(consume y) else {
+            throw .incompatibleModel(file: path, reason: "its output has shape \(shape), not an RGB picture")
         }
-        return picture.clamped()
+        picture.clamp()
+        return picture
     }
 }
