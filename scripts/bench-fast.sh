@@ -6,7 +6,8 @@
 #   bash scripts/bench-fast.sh [CASES...]
 #
 # A case is MODEL@WxH; default: multistyle26 at 512x384, 1024x768 and 2048x1536,
-# arbitrary_transform at 384x384 (the anchor's size) and 1024x768 (full resolution), and
+# arbitrary_transform at 384x384 (the anchor's size), 1024x768 and 2048x1536 (full resolution:
+# Stylize in 384² tiles, onnxruntime on the whole graph with symbolic input dims), and
 # arbitrary_predict at 256x256.
 # Env: THREADS (default 2), ROUNDS (alternations, default 3), RUNS (timed runs per process after a
 # warm-up, default 5), ANCHORS (virtual environment with onnxruntime, default
@@ -16,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cases=("$@")
 ((${#cases[@]})) || cases=(multistyle26@512x384 multistyle26@1024x768 multistyle26@2048x1536
-    arbitrary_transform@384x384 arbitrary_transform@1024x768 arbitrary_predict@256x256)
+    arbitrary_transform@384x384 arbitrary_transform@1024x768 arbitrary_transform@2048x1536
+    arbitrary_predict@256x256)
 threads="${THREADS:-2}"
 rounds="${ROUNDS:-3}"
 runs="${RUNS:-5}"
