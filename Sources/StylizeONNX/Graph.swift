@@ -1,3 +1,4 @@
+import Foundation
 import StylizeTensor
 
 /// A validated, topologically ordered graph with its constant part folded at load.
@@ -21,6 +22,8 @@ final class Graph {
     let outputSlots: [(name: String, slot: Int)]
     private(set) var constants: [Int: Value] = [:]
     private(set) var steps: [Step] = []
+    /// STYLIZE_ONNX_PROFILE=1: each run prints the time spent per operator to stderr.
+    private var profile = false
 
     init(_ proto: Onnx_GraphProto, context: ExecutionContext) throws(ONNXError) {
         var slotOf: [String: Int] = [:]
@@ -113,6 +116,13 @@ final class Graph {
             outputs.append((o.name, s))
         }
 
+        // Fuse convolution blocks (STYLIZE_ONNX_FUSE=0 turns this off, to compare).
+        let environment = ProcessInfo.processInfo.environment
+        if environment["STYLIZE_ONNX_FUSE"] != "0" {
+            steps = ConvBlockFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
+        }
+        profile = environment["STYLIZE_ONNX_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false
+
         // Free each runtime value after its last reader (outputs and constants are kept).
         var lastUse: [Int: Int] = [:]
         for (k, s) in steps.enumerated() { for case let i? in s.inputs { lastUse[i] = k } }
@@ -139,14 +149,26 @@ final class Graph {
         var values = [Value?](repeating: nil, count: slotNames.count)
         for (s, v) in constants { values[s] = v }
         for (s, v) in feeds { values[s] = v }
+        let clock = ContinuousClock()
+        var spent: [String: (Duration, Int)] = [:]
         for step in steps {
             let ins = step.inputs.map { $0.flatMap { values[$0] } }
             for (k, i) in step.inputs.enumerated() where i != nil && ins[k] == nil {
                 throw .missingInput(slotNames[i!])
             }
+            let start = profile ? clock.now : nil
             let results = try Graph.execute(step, ins, context)
+            if let start {
+                let (d, n) = spent[step.op] ?? (.zero, 0)
+                spent[step.op] = (d + (clock.now - start), n + 1)
+            }
             for s in step.releases { values[s] = nil }
             for (s, v) in zip(step.outputs, results) { values[s] = v }
+        }
+        if profile {
+            var lines = spent.sorted { $0.value.0 > $1.value.0 }.map { "  \($0.key) ×\($0.value.1): \($0.value.0)" }
+            lines.insert("STYLIZE_ONNX_PROFILE: time per operator", at: 0)
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         var out: [Int: Value] = [:]
         for (name, s) in outputSlots {

@@ -1,8 +1,65 @@
+import Foundation
 import StylizeTensor
 
-/// What kernels share while a graph runs: oneDNN's engine and stream.
+/// What kernels share while a graph runs: oneDNN's engine and stream, the thread count of the
+/// executor's own loops, and scratch buffers.
 final class ExecutionContext {
     let dnnl = DNNLContext()
+    /// OMP_NUM_THREADS when set (the count oneDNN's OpenMP uses), else every core.
+    let threads: Int
+    private var buffers: [String: DNNLBuffer] = [:]
+
+    init() {
+        let omp = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"].flatMap { Int($0) }
+        threads = max(1, omp ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// A buffer of at least `byteCount` bytes for `role`, shared by every kernel: steps run one at a
+    /// time, so one buffer per role (grown to the largest need) keeps peak memory to one copy
+    /// instead of one per node and input size.
+    func scratch(_ role: String, _ byteCount: Int) -> DNNLBuffer {
+        if let b = buffers[role], b.byteCount >= byteCount { return b }
+        buffers[role] = nil  // free the small one before allocating the large one
+        let b = DNNLBuffer(byteCount: byteCount)
+        buffers[role] = b
+        return b
+    }
+
+    private var pool: [TensorStorage] = []
+
+    /// Float storage of at least `count` values, contents undefined, for a kernel's output. A
+    /// storage in the pool that nothing else holds any more (its value was released) is reused:
+    /// its pages stay mapped, where a fresh large allocation pays a page fault per 4 KiB on first
+    /// write, about as long as the kernel's own work for memory-bound kernels.
+    func recycledStorage(_ count: Int) -> TensorStorage {
+        var best: Int? = nil
+        for i in pool.indices where pool[i].count >= count && isKnownUniquelyReferenced(&pool[i]) {
+            if best == nil || pool[i].count < pool[best!].count { best = i }
+        }
+        if let best { return pool[best] }
+        // Free ones too small for this are likely from an earlier, smaller input size.
+        var kept: [TensorStorage] = []
+        for i in pool.indices where !isKnownUniquelyReferenced(&pool[i]) { kept.append(pool[i]) }
+        pool = kept
+        let s = TensorStorage(count: count)
+        pool.append(s)
+        return s
+    }
+
+    /// Runs `body` on `count` items split into contiguous ranges, one per thread; the ranges must
+    /// write disjoint memory.
+    func parallel(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count / max(minimumPerThread, 1)))
+        if parts == 1 { body(0..<count); return }
+        // The parts touch disjoint memory (the callers' contract), and concurrentPerform returns
+        // only after all of them: sharing the non-Sendable closure across its threads is safe.
+        withoutActuallyEscaping(body) { body in
+            let shared = unsafeBitCast(body, to: (@Sendable (Range<Int>) -> Void).self)
+            DispatchQueue.concurrentPerform(iterations: parts) { k in
+                shared(count * k / parts..<count * (k + 1) / parts)
+            }
+        }
+    }
 }
 
 /// One node's computation, built at load from the node's attributes (which it validates) and

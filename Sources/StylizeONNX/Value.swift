@@ -28,6 +28,10 @@ struct Value {
     enum Storage {
         case floats(Tensor)
         case ints([Int])
+        /// Float32 in channels-last order (N×H×W×C for a logical N×C×H×W `shape`; the storage may
+        /// be larger than the value), as fused convolution blocks hand activations to each other.
+        /// Kernels that read planes get them from `tensor`, which converts.
+        case channelsLast(TensorStorage)
     }
 
     var type: ElementType
@@ -42,6 +46,13 @@ struct Value {
         storage = .floats(tensor)
     }
 
+    init(channelsLast storage: TensorStorage, shape: [Int]) {
+        precondition(shape.count == 4 && shape.reduce(1, *) <= storage.count)
+        type = .float
+        self.shape = shape
+        self.storage = .channelsLast(storage)
+    }
+
     init(ints: [Int], shape: [Int], type: ElementType = .int64) {
         self.type = type
         self.shape = shape
@@ -53,14 +64,32 @@ struct Value {
         switch storage {
         case let .floats(t): return t.shape == shape ? t : t.reshaped(shape)
         case let .ints(v): return Tensor(shape: shape, scalars: v.map { Float($0) })
+        case let .channelsLast(s): return Value.planes(s.pointer, shape)
         }
+    }
+
+    /// N×H×W×C → N×C×H×W, in tiles of 64 pixels so that the interleaved rows stay in cache.
+    private static func planes(_ p: UnsafePointer<Float>, _ shape: [Int]) -> Tensor {
+        let (n, c, pixels) = (shape[0], shape[1], shape[2] * shape[3])
+        let out = Tensor(shape: shape)
+        for s in 0..<n {
+            let src = p + s * pixels * c, dst = out.storage.pointer + s * pixels * c
+            for p0 in stride(from: 0, to: pixels, by: 64) {
+                for ch in 0..<c {
+                    let q = dst + ch * pixels
+                    for i in p0..<min(p0 + 64, pixels) { q[i] = src[i * c + ch] }
+                }
+            }
+        }
+        return out
     }
 
     /// The elements as integers (floats truncated toward zero, as Cast does).
     func integers(_ what: @autoclosure () -> String) throws(ONNXError) -> [Int] {
         switch storage {
         case let .ints(v): return v
-        case let .floats(t):
+        case .floats, .channelsLast:
+            let t = tensor
             var out = [Int]()
             out.reserveCapacity(t.count)
             for x in t.withUnsafeBufferPointer({ Array($0) }) {
@@ -75,7 +104,11 @@ struct Value {
     func reshaped(_ newShape: [Int]) -> Value {
         var v = self
         v.shape = newShape
-        if case let .floats(t) = storage { v.storage = .floats(t.reshaped(newShape)) }
+        switch storage {
+        case let .floats(t): v.storage = .floats(t.reshaped(newShape))
+        case .channelsLast: v.storage = .floats(tensor.reshaped(newShape))
+        case .ints: break
+        }
         return v
     }
 }

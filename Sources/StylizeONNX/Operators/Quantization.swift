@@ -50,7 +50,7 @@ final class QuantizeKernel: Kernel {
             let z: [Double]
             switch zero.storage {
             case let .ints(v): z = v.map { Double($0) }
-            case let .floats(t): z = t.scalars.map { Double($0) }
+            case .floats, .channelsLast: z = zero.tensor.scalars.map { Double($0) }
             }
             guard z.count == channels else { throw .shapeMismatch("\(inputs.op) '\(inputs.node)': \(z.count) zero points for \(channels) scales") }
             zeros = z
@@ -65,12 +65,15 @@ final class QuantizeKernel: Kernel {
                     let k = (o * channels + c) * inner + i
                     q[k] = Float((Double(v[k]) - zeros[c]) * Double(scales[c]))
                 } } }
-            case let .floats(t):
-                let p = t.storage.pointer
-                for o in 0..<outer { for c in 0..<channels {
-                    let s = scales[c], z = Float(zeros[c]), base = (o * channels + c) * inner
-                    for i in 0..<inner { q[base + i] = (p[base + i] - z) * s }
-                } }
+            case .floats, .channelsLast:
+                let t = x.tensor
+                withExtendedLifetime(t) {
+                    let p = t.storage.pointer
+                    for o in 0..<outer { for c in 0..<channels {
+                        let s = scales[c], z = Float(zeros[c]), base = (o * channels + c) * inner
+                        for i in 0..<inner { q[base + i] = (p[base + i] - z) * s }
+                    } }
+                }
             }
             return [Value(floats: out)]
         }

@@ -5,7 +5,8 @@ extension Value {
     /// offsets), laid out in `shape`. Data movement for Transpose, Slice, Gather, Concat.
     func picking(_ indices: [Int], shape: [Int]) -> Value {
         switch storage {
-        case let .floats(t):
+        case .floats, .channelsLast:
+            let t = tensor
             let out = Tensor(shape: shape)
             let p = t.storage.pointer, q = out.storage.pointer
             for (i, k) in indices.enumerated() { q[i] = p[k] }
@@ -214,7 +215,7 @@ final class ConcatKernel: Kernel {
         }
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         switch first.storage {
-        case .floats:
+        case .floats, .channelsLast:
             let out = Tensor(shape: shape)
             var offset = 0
             for p in parts {
