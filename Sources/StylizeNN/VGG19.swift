@@ -272,16 +272,21 @@ private final class Plan {
             precondition(DNNLDesc.equal(p.diffSrc, mds[j]), "layer \(j) writes its gradient in an unexpected layout")
         }
         // Backward needs only the gradient above and the one below the current step, so two
-        // buffers serve all slots: slot j lives in buffer j % 2.
-        let largest = gradientMDs.map(DNNLDesc.size).max()!
-        let pingPong = [DNNLBuffer(byteCount: largest), DNNLBuffer(byteCount: largest)]
-        gradients = gradientMDs.enumerated().map { DNNLMemory($1, sharing: pingPong[$0 % 2], context) }
+        // halves of one buffer serve all slots: slot j lives in half j % 2. The forward pass of
+        // `evaluate` borrows the whole buffer for each tap's float32 copy (backward has not
+        // started then), so the largest tap costs no memory of its own.
+        let half = (gradientMDs.map(DNNLDesc.size).max()! + 63) / 64 * 64
+        let largestTap = shapes.dropFirst().map { $0.reduce(1, *) * MemoryLayout<Float>.stride }.max() ?? 0
+        scratch = DNNLBuffer(byteCount: max(2 * half, largestTap))
+        gradients = gradientMDs.enumerated().map { [scratch] in DNNLMemory($1, sharing: scratch, offset: $0 % 2 * half, context) }
         image = DNNLMemory(imageMD, context)
         toNetwork = DNNLDesc.equal(imageMD, mds[0]) ? nil : context.reorder(from: imageMD, to: mds[0])
         plainGradientMD = DNNLDesc.make([1, inputChannels, height, width], dnnl_nchw)
         imageGradient = context.reorder(from: gradientMDs[0], to: plainGradientMD)
     }
 
+    /// The gradients' two halves, lent to `evaluate`'s taps during the forward pass.
+    private let scratch: DNNLBuffer
     /// 3 in fp32; 6 (hi and lo halves) in bf16.
     private let inputChannels: Int
     /// The input image in plain NCHW: float32 as callers give it, or its bf16 halves.
@@ -325,9 +330,11 @@ private final class Plan {
         }
     }
 
-    /// Slot `s`'s activation as a plain NCHW tensor.
-    func read(slot s: Int, context: DNNLContext) -> Tensor {
-        let out = Tensor(shape: shapes[s])
+    /// Slot `s`'s activation as a plain NCHW tensor, in new memory or viewing `buffer`.
+    func read(slot s: Int, into buffer: DNNLBuffer? = nil, context: DNNLContext) -> Tensor {
+        let count = shapes[s].reduce(1, *)
+        let out = buffer.map { Tensor(shape: shapes[s], storage: TensorStorage(viewing: $0.pointer, count: count, owner: $0)) }
+            ?? Tensor(shape: shapes[s])
         let plain = DNNLMemory(wrapping: out.storage, DNNLDesc.make(shapes[s], dnnl_nchw), context)
         context.execute(context.reorder(from: activations[s].desc, to: plain.desc), [(DNNL_ARG_FROM, activations[s]), (DNNL_ARG_TO, plain)])
         return out
@@ -351,8 +358,9 @@ private final class Plan {
             case .pool(let p): p.runForward(src: activations[j], dst: activations[j + 1], context: context)
             }
             guard let name = taps[j + 1] else { continue }
-            // Only one float32 activation exists at a time; its gradient is stored compactly.
-            var activation = read(slot: j + 1, context: context)
+            // One float32 activation at a time, in the (idle) gradient buffers; its gradient is
+            // stored compactly.
+            var activation = read(slot: j + 1, into: scratch, context: context)
             loss(name, &activation)
             precondition(activation.shape == shapes[j + 1], "loss gradient at \(name) has the wrong shape")
             let stored = tapGradients[j + 1] ?? DNNLMemory(mds[j + 1], context)

@@ -98,12 +98,12 @@ public final class DNNLMemory: @unchecked Sendable {
         self.init(desc, sharing: DNNLBuffer(byteCount: DNNLDesc.size(desc)), context)
     }
 
-    /// Views `buffer` (at least `desc`'s size) under `desc`.
-    public init(_ desc: dnnl_memory_desc_t, sharing buffer: DNNLBuffer, _ context: DNNLContext) {
+    /// Views `buffer` (at least `desc`'s size past `offset`, a multiple of 64) under `desc`.
+    public init(_ desc: dnnl_memory_desc_t, sharing buffer: DNNLBuffer, offset: Int = 0, _ context: DNNLContext) {
         self.desc = desc
         byteCount = DNNLDesc.size(desc)
-        precondition(byteCount <= buffer.byteCount, "buffer too small for its descriptor")
-        pointer = buffer.pointer
+        precondition(offset % 64 == 0 && offset + byteCount <= buffer.byteCount, "buffer too small for its descriptor")
+        pointer = buffer.pointer + offset
         owner = buffer
         var d = desc
         var h: dnnl_memory_t?

@@ -5,6 +5,8 @@ import COpenBLAS
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// The owner of memory this storage only views (nil: the storage allocated it).
+    private let owner: AnyObject?
 
     public init(count: Int) {
         precondition(count >= 0, "negative tensor size")
@@ -12,9 +14,18 @@ public final class TensorStorage: @unchecked Sendable {
         // 64-byte alignment: what oneDNN's AVX-512 kernels and OpenBLAS prefer.
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        owner = nil
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    /// Views `count` floats at `pointer`, memory that `owner` allocated and keeps alive (a
+    /// scratch buffer lent for a while: its lender must not reuse it while the storage is in use).
+    public init(viewing pointer: UnsafeMutableRawPointer, count: Int, owner: AnyObject) {
+        self.count = count
+        self.pointer = pointer.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.owner = owner
+    }
+
+    deinit { if owner == nil { UnsafeMutableRawPointer(pointer).deallocate() } }
 }
 
 /// A dense float32 tensor in row-major order. Images and activations are NCHW with batch 1.
@@ -42,6 +53,13 @@ public struct Tensor: Sendable {
         self.shape = shape
         storage = TensorStorage(count: n)
         scalars.withUnsafeBufferPointer { storage.pointer.initialize(from: $0.baseAddress!, count: n) }
+    }
+
+    /// A tensor over existing storage holding at least the shape's element count.
+    public init(shape: [Int], storage: TensorStorage) {
+        precondition(shape.reduce(1, *) == storage.count, "shape \(shape) does not match storage of \(storage.count)")
+        self.shape = shape
+        self.storage = storage
     }
 
     /// The elements in row-major order.
