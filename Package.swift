@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
         .testTarget(name: "StylizeNNTests", dependencies: ["StylizeNN", "StylizeIO"]),
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO"]),
+        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeONNX"]),
         .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"], exclude: ["Fixtures"]),
     ],
