@@ -116,10 +116,12 @@ final class Graph {
             outputs.append((o.name, s))
         }
 
-        // Fuse convolution blocks (STYLIZE_ONNX_FUSE=0 turns this off, to compare).
+        // Fuse convolution blocks, then chains of elementwise steps (STYLIZE_ONNX_FUSE=0 turns
+        // this off, to compare).
         let environment = ProcessInfo.processInfo.environment
         if environment["STYLIZE_ONNX_FUSE"] != "0" {
             steps = ConvBlockFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
+            steps = PointwiseFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
         }
         profile = environment["STYLIZE_ONNX_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false
 

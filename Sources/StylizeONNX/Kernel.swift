@@ -46,11 +46,14 @@ final class ExecutionContext {
         return s
     }
 
-    /// Runs `body` on `count` items split into contiguous ranges, one per thread; the ranges must
-    /// write disjoint memory.
+    /// Runs `body` on `count` items split into contiguous ranges, several per thread; the ranges
+    /// must write disjoint memory.
     func parallel(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = max(1, min(threads, count / max(minimumPerThread, 1)))
-        if parts == 1 { body(0..<count); return }
+        if threads == 1 || count < 2 * max(minimumPerThread, 1) { body(0..<count); return }
+        // Eight parts per thread, handed out as threads come free: on a shared machine a thread
+        // that is not scheduled for a while leaves its parts to the others (the caller included)
+        // instead of holding everyone at the end, as one part per thread did.
+        let parts = max(1, min(threads * 8, count / max(minimumPerThread, 1)))
         // The parts touch disjoint memory (the callers' contract), and concurrentPerform returns
         // only after all of them: sharing the non-Sendable closure across its threads is safe.
         withoutActuallyEscaping(body) { body in

@@ -96,6 +96,31 @@ func toNHWC(_ t: Tensor) -> Tensor {
         #expect(meanError < 0.05)
     }
 
+    /// The fused int8 chains (PointwiseFusion: quantize/dequantize pairs, instance-norm arithmetic
+    /// and pooling in one pass each) compute what the operators do one by one: elementwise results
+    /// are bit-identical, and only the pools' sums run in another order (double instead of float),
+    /// which can flip a rounding now and then.
+    @Test func arbitraryTransformFusedMatchesUnfused() throws {
+        let content = toNHWC(try ImageIO.load(referenceFolder.appendingPathComponent("content_384.png").path).pixels)
+        let vector = try readFloats(referenceFolder.appendingPathComponent("arbitrary_predict_style_vector.f32"), shape: [1, 1, 1, 100])
+        let feeds = ["content_image": content, "mobilenet_conv/Conv/BiasAdd": vector]
+        // The switch is read when a model loads; a model another test loads meanwhile runs
+        // unfused, which gives the same results.
+        setenv("STYLIZE_ONNX_FUSE", "0", 1)
+        let unfusedModel = try ONNXModel(contentsOf: try modelURL("arbitrary_transform.onnx"))
+        unsetenv("STYLIZE_ONNX_FUSE")
+        let fusedModel = try ONNXModel(contentsOf: try modelURL("arbitrary_transform.onnx"))
+        let name = "transformer/expand/conv3/conv/Sigmoid"
+        let unfused = try #require(try unfusedModel.run(feeds)[name])
+        let fused = try #require(try fusedModel.run(feeds)[name])
+        let step = quantizationStep(unfused)
+        let differences = zip(fused.scalars, unfused.scalars).map { abs($0 - $1) }
+        let beyondOneStep = differences.filter { $0 > step * 1.01 }.count
+        let mean = differences.reduce(0, +) / Float(differences.count)
+        print("arbitrary_transform fused vs unfused: max \(differences.max()!), mean \(mean), beyond one step: \(beyondOneStep) of \(differences.count) (step \(step))")
+        #expect(Float(beyondOneStep) < 0.01 * Float(differences.count))
+    }
+
     /// The spacing of the grid that a dequantized tensor's values lie on: the smallest positive
     /// difference between distinct values.
     func quantizationStep(_ t: Tensor) -> Float {

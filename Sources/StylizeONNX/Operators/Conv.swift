@@ -74,6 +74,13 @@ final class ConvKernel: Kernel {
     private var cache: [[Int]: Compiled] = [:]
 
     func run(_ inputs: KernelInputs, _ context: ExecutionContext) throws(ONNXError) -> [Value] {
+        // Multiply-adds, roughly (exact for unit strides): small convolutions run on one thread.
+        let x = try inputs.floatTensor(0), w = try inputs.floatTensor(1)
+        let work = x.count / max(x.shape.count > 1 ? x.shape[1] : 1, 1) * w.count / (strides[0] * strides[1])
+        return try OpenMPThreads.forWork(work) { () throws(ONNXError) -> [Value] in try convolve(inputs, context) }
+    }
+
+    private func convolve(_ inputs: KernelInputs, _ context: ExecutionContext) throws(ONNXError) -> [Value] {
         let x = try inputs.floatTensor(0)
         let w = try inputs.floatTensor(1)
         let b: Tensor? = inputs.optional(2) == nil ? nil : try inputs.floatTensor(2)

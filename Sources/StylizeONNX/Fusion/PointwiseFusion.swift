@@ -1,0 +1,132 @@
+/// Finds chains of elementwise steps among a graph's runtime steps and replaces each by one
+/// `PointwiseChainKernel` step:
+///
+///     (QuantizeLinear → DequantizeLinear | DequantizeLinear | Relu | Sigmoid | Sqrt | Reciprocal | …
+///      | Add/Sub/Mul/Div/Max/Min with another value)+ [→ QuantizeLinear] [→ GlobalAveragePool]
+///
+/// Each step of a chain after the first reads the previous one's output, which nothing else
+/// reads and which is not a graph output. Quantization parameters must be constant and per
+/// tensor. Chains of one step are left alone (there is nothing to save).
+enum PointwiseFusion {
+    static func apply(_ steps: [Graph.Step], constants: [Int: Value], keep: Set<Int>) -> [Graph.Step] {
+        var consumers: [Int: Set<Int>] = [:]
+        for (k, s) in steps.enumerated() {
+            for case let i? in s.inputs { consumers[i, default: []].insert(k) }
+        }
+        var used = Set<Int>()
+        var replacements: [Int: Graph.Step] = [:]
+
+        /// The one step that reads `slot`, if it is the only reader and `slot` is not kept.
+        func only(_ slot: Int) -> Int? {
+            guard !keep.contains(slot), let c = consumers[slot], c.count == 1, let k = c.first, !used.contains(k) else { return nil }
+            return k
+        }
+        func scalar(_ slot: Int?) -> Value? {
+            guard let s = slot, let v = constants[s], v.count == 1 else { return nil }
+            return v
+        }
+        /// A QuantizeLinear or DequantizeLinear step's constant per-tensor scale, zero point and
+        /// code range.
+        func quantization(_ k: Int) -> (scale: Float, zero: Float, lo: Float, hi: Float)? {
+            let ins = steps[k].inputs
+            guard ins.count >= 2, let s = scalar(ins[1]) else { return nil }
+            var zero: Float = 0, type = ElementType.uint8
+            if ins.count >= 3, let zs = ins[2] {
+                guard let z = scalar(zs) else { return nil }
+                zero = z.tensor.scalars[0]
+                type = z.type
+            }
+            guard type == .int8 || type == .uint8 else { return nil }
+            let (lo, hi): (Float, Float) = type == .int8 ? (-128, 127) : (0, 255)
+            return (s.tensor.scalars[0], zero, lo, hi)
+        }
+        enum Kind { case quantize, dequantize }
+        func quantizer(_ k: Int) -> Kind? {
+            guard let q = steps[k].kernel as? QuantizeKernel else { return nil }
+            return q.dequantize ? .dequantize : .quantize
+        }
+
+        /// The step `k` as chain operations reading `x`, and how many steps it takes (2 for a
+        /// QuantizeLinear/DequantizeLinear pair), or nil when it is not elementwise on `x`.
+        func operation(_ k: Int, reading x: Int) -> (op: PointwiseChainKernel.Op, steps: [Int])? {
+            let s = steps[k]
+            guard !used.contains(k), s.outputs.count == 1 else { return nil }
+            if let kind = quantizer(k) {
+                guard s.inputs.first == x, let q = quantization(k) else { return nil }
+                if kind == .dequantize { return (.dequantize(scale: q.scale, zero: q.zero), [k]) }
+                if let d = only(s.outputs[0]), quantizer(d) == .dequantize, steps[d].inputs.first == s.outputs[0],
+                   let dq = quantization(d), steps[d].outputs.count == 1 {
+                    return (.fakeQuantize(scale: q.scale, zero: q.zero, lo: q.lo, hi: q.hi,
+                                          dequantScale: dq.scale, dequantZero: dq.zero), [k, d])
+                }
+                return (.quantize(scale: q.scale, zero: q.zero, lo: q.lo, hi: q.hi), [k])
+            }
+            if let u = s.kernel as? UnaryKernel, s.inputs.count == 1, s.inputs[0] == x {
+                switch u.op {
+                case .relu, .sigmoid, .sqrt, .reciprocal, .neg, .abs, .tanh, .exp: return (.unary(u.op), [k])
+                default: return nil
+                }
+            }
+            if let b = s.kernel as? BinaryKernel, b.op != .pow, s.inputs.count == 2, let a0 = s.inputs[0], let a1 = s.inputs[1] {
+                if a0 == x && a1 == x { return (.selfBinary(b.op), [k]) }
+                if a0 == x { return (.binary(b.op, operand: a1, chainFirst: true), [k]) }
+                if a1 == x { return (.binary(b.op, operand: a0, chainFirst: false), [k]) }
+            }
+            return nil
+        }
+
+        for start in steps.indices where !used.contains(start) {
+            // The chain's input: input 0, or for a binary step the input that is not constant.
+            guard var x = steps[start].inputs.first ?? nil else { continue }
+            if steps[start].kernel is BinaryKernel, constants[x] != nil, steps[start].inputs.count == 2,
+               let other = steps[start].inputs[1] {
+                x = other
+            }
+            let input = x
+            guard let first = operation(start, reading: x) else { continue }
+            var ops = [first.op]
+            var chain = first.steps
+            x = steps[chain.last!].outputs[0]
+            // A lone QuantizeLinear ends a chain: its int8 codes go on to a Reshape or Transpose.
+            var open: Bool = { if case .quantize = first.op { return false } else { return true } }()
+            var pooled = false
+            while open, let next = only(x) {
+                if let r = steps[next].kernel as? ReduceKernel, r.op == .globalAverage, steps[next].inputs.first == x {
+                    pooled = true
+                    chain.append(next)
+                    x = steps[next].outputs[0]
+                    break
+                }
+                guard let (op, taken) = operation(next, reading: x) else { break }
+                ops.append(op)
+                chain += taken
+                x = steps[taken.last!].outputs[0]
+                if case .quantize = op { open = false }
+            }
+            guard chain.count >= 2 else { continue }
+            used.formUnion(chain)
+
+            // Inputs: the chain's input, then each other input of its steps once.
+            var inputs = [input]
+            let inner = Set(chain.flatMap { steps[$0].outputs })
+            for k in chain {
+                for case let i? in steps[k].inputs where !inner.contains(i) && !inputs.contains(i) { inputs.append(i) }
+            }
+            let mapped = ops.map { op -> PointwiseChainKernel.Op in
+                if case let .binary(o, slot, chainFirst) = op { return .binary(o, operand: inputs.firstIndex(of: slot)!, chainFirst: chainFirst) }
+                return op
+            }
+            let last = chain.max()!
+            let kernel = PointwiseChainKernel(ops: mapped, pooled: pooled, original: chain.sorted().map { steps[$0] },
+                                              inputSlots: inputs, outputSlot: x)
+            replacements[last] = Graph.Step(op: pooled ? "PointwisePool" : "Pointwise", name: steps[start].name,
+                                            inputs: inputs, outputs: [x], kernel: kernel)
+        }
+        if replacements.isEmpty { return steps }
+        var result: [Graph.Step] = []
+        for k in steps.indices {
+            if let r = replacements[k] { result.append(r) } else if !used.contains(k) { result.append(steps[k]) }
+        }
+        return result
+    }
+}
