@@ -46,6 +46,16 @@ final class ExecutionContext {
         return s
     }
 
+    /// A tensor of `shape` over recycled storage (see `recycledStorage`), contents undefined: for
+    /// kernels that write every element.
+    func recycledTensor(_ shape: [Int]) -> Tensor {
+        let count = shape.reduce(1, *)
+        // Small tensors (per-channel statistics) come from malloc, which recycles them well.
+        if count < 16_384 { return Tensor(shape: shape) }
+        let pooled = recycledStorage(count)
+        return Tensor(shape: shape, storage: TensorStorage(viewing: pooled.pointer, count: count, owner: pooled))
+    }
+
     /// Runs `body` on `count` items split into contiguous ranges, several per thread; the ranges
     /// must write disjoint memory.
     func parallel(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {

@@ -92,8 +92,9 @@ final class PointwiseChainKernel: Kernel {
             sums.withUnsafeMutableBufferPointer { sums in
                 // Parts of at least 16K values: small tensors (per-channel statistics) run on the caller.
                 context.parallel(items, minimumPerThread: max(1, 16_384 / min(chunk, plane))) { range in
-                    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
-                    defer { buffer.deallocate() }
+                    // On the stack: no malloc arena per worker thread.
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { temporary in
+                    let buffer = temporary.baseAddress!
                     for item in range {
                         let planeIndex = item / chunks, part = item % chunks
                         let channel = planeIndex % c
@@ -110,6 +111,7 @@ final class PointwiseChainKernel: Kernel {
                             for i in 0..<count { s += Double(buffer[i]) }
                             sums[item] = s
                         }
+                    }
                     }
                 }
             }

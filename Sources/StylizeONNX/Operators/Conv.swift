@@ -54,17 +54,20 @@ final class ConvKernel: Kernel {
     private final class Compiled {
         let primitive: DNNLPrimitive
         let outShape: [Int]
-        let srcReorder: (DNNLPrimitive, DNNLMemory)?
-        let dstReorder: (DNNLPrimitive, DNNLMemory)?
+        /// Reorders to and from the layouts oneDNN chose, with those layouts: their buffers are
+        /// the context's shared scratch (steps run one at a time), not one pair per convolution,
+        /// which held ~100 MB for the int8 arbitrary-style network's 42 convolutions.
+        let srcReorder: (DNNLPrimitive, dnnl_memory_desc_t)?
+        let dstReorder: (DNNLPrimitive, dnnl_memory_desc_t)?
         var weights: DNNLMemory
         var weightsOwner: ObjectIdentifier
         let bias: DNNLMemory?
         let biasOwner: ObjectIdentifier?
-        let scratch: DNNLMemory?
+        let scratch: dnnl_memory_desc_t?
 
-        init(primitive: DNNLPrimitive, outShape: [Int], srcReorder: (DNNLPrimitive, DNNLMemory)?,
-             dstReorder: (DNNLPrimitive, DNNLMemory)?, weights: DNNLMemory, weightsOwner: ObjectIdentifier,
-             bias: DNNLMemory?, biasOwner: ObjectIdentifier?, scratch: DNNLMemory?) {
+        init(primitive: DNNLPrimitive, outShape: [Int], srcReorder: (DNNLPrimitive, dnnl_memory_desc_t)?,
+             dstReorder: (DNNLPrimitive, dnnl_memory_desc_t)?, weights: DNNLMemory, weightsOwner: ObjectIdentifier,
+             bias: DNNLMemory?, biasOwner: ObjectIdentifier?, scratch: dnnl_memory_desc_t?) {
             self.primitive = primitive; self.outShape = outShape; self.srcReorder = srcReorder
             self.dstReorder = dstReorder; self.weights = weights; self.weightsOwner = weightsOwner
             self.bias = bias; self.biasOwner = biasOwner; self.scratch = scratch
@@ -100,19 +103,23 @@ final class ConvKernel: Kernel {
         }
         let dnnl = context.dnnl
         let plainSrc = DNNLMemory(wrapping: x.storage, DNNLDesc.make(x.shape, dnnl_nchw), dnnl)
-        let out = Tensor(shape: compiled.outShape, repeating: 0)
+        let out = context.recycledTensor(compiled.outShape)  // the convolution writes every value
         let plainDst = DNNLMemory(wrapping: out.storage, DNNLDesc.make(out.shape, dnnl_nchw), dnnl)
         var src = plainSrc
-        if let (reorder, memory) = compiled.srcReorder {
+        if let (reorder, md) = compiled.srcReorder {
+            let memory = DNNLMemory(md, sharing: context.scratch("conv.src", DNNLDesc.size(md)), dnnl)
             dnnl.execute(reorder, [(DNNL_ARG_FROM, plainSrc), (DNNL_ARG_TO, memory)])
             src = memory
         }
-        let dst = compiled.dstReorder?.1 ?? plainDst
+        let blockedDst = compiled.dstReorder.map { DNNLMemory($0.1, sharing: context.scratch("conv.dst", DNNLDesc.size($0.1)), dnnl) }
+        let dst = blockedDst ?? plainDst
         var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, compiled.weights), (DNNL_ARG_DST, dst)]
         if let bias = compiled.bias { args.append((DNNL_ARG_BIAS, bias)) }
-        if let s = compiled.scratch { args.append((DNNL_ARG_SCRATCHPAD, s)) }
+        if let md = compiled.scratch {
+            args.append((DNNL_ARG_SCRATCHPAD, DNNLMemory(md, sharing: context.scratch("conv.scratchpad", DNNLDesc.size(md)), dnnl)))
+        }
         dnnl.execute(compiled.primitive, args)
-        if let (reorder, memory) = compiled.dstReorder {
+        if let (reorder, _) = compiled.dstReorder, let memory = blockedDst {
             dnnl.execute(reorder, [(DNNL_ARG_FROM, memory), (DNNL_ARG_TO, plainDst)])
         }
         return [Value(floats: out)]
@@ -202,9 +209,9 @@ final class ConvKernel: Kernel {
         let plainSrc = DNNLDesc.make(xs, dnnl_nchw), plainDst = DNNLDesc.make(outShape, dnnl_nchw)
         let chosenSrc = primitive.md(dnnl_query_src_md), chosenDst = primitive.md(dnnl_query_dst_md)
         let srcReorder = DNNLDesc.equal(chosenSrc, plainSrc) ? nil
-            : (dnnl.reorder(from: plainSrc, to: chosenSrc), DNNLMemory(chosenSrc, dnnl))
+            : (dnnl.reorder(from: plainSrc, to: chosenSrc), chosenSrc)
         let dstReorder = DNNLDesc.equal(chosenDst, plainDst) ? nil
-            : (dnnl.reorder(from: chosenDst, to: plainDst), DNNLMemory(chosenDst, dnnl))
+            : (dnnl.reorder(from: chosenDst, to: plainDst), chosenDst)
         let plainTag = transposed ? (group == 1 ? dnnl_iohw : dnnl_giohw) : (group == 1 ? dnnl_oihw : dnnl_goihw)
         let plainW = DNNLMemory(wrapping: w.storage, DNNLDesc.make(wDims, plainTag), dnnl)
         let chosenW = primitive.md(dnnl_query_weights_md)
@@ -212,7 +219,7 @@ final class ConvKernel: Kernel {
         dnnl.execute(dnnl.reorder(from: plainW.desc, to: chosenW), [(DNNL_ARG_FROM, plainW), (DNNL_ARG_TO, weights)])
         let bias = b.map { DNNLMemory(wrapping: $0.storage, DNNLDesc.make([outC], dnnl_x), dnnl) }
         let scratchMD = primitive.md(dnnl_query_scratchpad_md)
-        let scratch = DNNLDesc.size(scratchMD) > 0 ? DNNLMemory(scratchMD, dnnl) : nil
+        let scratch = DNNLDesc.size(scratchMD) > 0 ? scratchMD : nil
         return Compiled(primitive: primitive, outShape: outShape, srcReorder: srcReorder, dstReorder: dstReorder,
                         weights: weights, weightsOwner: ObjectIdentifier(w.storage), bias: bias,
                         biasOwner: b.map { ObjectIdentifier($0.storage) }, scratch: scratch)

@@ -56,7 +56,8 @@ final class PadKernel: Kernel {
             }
         }
         let maps: [[Int?]] = (0..<r).map { d in (0..<shape[d]).map { source($0, d) } }
-        let out = Tensor(shape: shape, repeating: value)
+        // Reflect and edge padding write every value: no fill needed.
+        let out = mode == .constant ? Tensor(shape: shape, repeating: value) : context.recycledTensor(shape)
         let src = x.storage.pointer, dst = out.storage.pointer
         guard out.count > 0 else { return [Value(floats: out, type: xv.type)] }
         let inner = shape[r - 1], innerMap = maps[r - 1]
@@ -70,7 +71,15 @@ final class PadKernel: Kernel {
                 base += s * strides[d]
             }
             let o = dst + row * inner, p = src + base
-            for j in 0..<inner { if let s = innerMap[j] { o[j] = p[s] } }
+            // The row's middle is a plain copy; only the padded ends go through the map.
+            let before = min(pads[r - 1], inner), n = max(0, min(x.shape[r - 1], inner - before))
+            if pads[r - 1] >= 0 {
+                (o + before).update(from: p, count: n)
+                for j in 0..<before { if let s = innerMap[j] { o[j] = p[s] } }
+                for j in (before + n)..<inner { if let s = innerMap[j] { o[j] = p[s] } }
+            } else {
+                for j in 0..<inner { if let s = innerMap[j] { o[j] = p[s] } }
+            }
         }
         return [Value(floats: out, type: xv.type)]
     }

@@ -55,7 +55,7 @@ final class QuantizeKernel: Kernel {
             guard z.count == channels else { throw .shapeMismatch("\(inputs.op) '\(inputs.node)': \(z.count) zero points for \(channels) scales") }
             zeros = z
         }
-        let out = Tensor(shape: x.shape)
+        let out = context.recycledTensor(x.shape)  // every value is written
         let q = out.storage.pointer
         if dequantize {
             switch x.storage {

@@ -77,7 +77,7 @@ final class ResizeKernel: Kernel {
             throw .shapeMismatch("\(inputs.op) '\(inputs.node)': output \(outShape)")
         }
         let (oh, ow) = (outShape[2], outShape[3])
-        let out = Tensor(shape: outShape)
+        let out = context.recycledTensor(outShape)  // every value is written
         let planes = x.shape[0] * x.shape[1]
         if mode == .nearest {
             let rows = (0..<oh).map { nearestIndex(original($0, scaleH, h, oh), h) }

@@ -306,7 +306,7 @@ final class TransposeKernel: Kernel {
         let permuted = p.map { strides[$0] }
         if r == 4, case let .floats(t) = x.storage {
             // Image layout changes (NHWC ↔ NCHW) on large tensors: plain nested loops, no index array.
-            let out = Tensor(shape: shape)
+            let out = context.recycledTensor(shape)  // every value is written
             let src = t.storage.pointer, dst = out.storage.pointer
             var o = 0
             for a in 0..<shape[0] { for b in 0..<shape[1] { for c in 0..<shape[2] {
