@@ -26,6 +26,19 @@ final class PointwiseChainKernel: Kernel {
         case binary(BinaryKernel.Op, operand: Int, chainFirst: Bool)
         /// `chain op chain` (Mul(x, x): a square).
         case selfBinary(BinaryKernel.Op)
+        /// A pooled chain's last quantization, as integer codes less the zero point (see
+        /// `poolQuantize`): `fakeQuantize` without the final scaling, and `dequantize`'s.
+        case fakeQuantizeCodes(scale: Float, zero: Float, lo: Float, hi: Float, dequantZero: Float)
+        case dequantizeCodes(zero: Float)
+        /// Dequantized values back to their codes less the zero point: round(x / scale), exact
+        /// since x is (code − zero)·scale rounded once.
+        case codes(scale: Float)
+    }
+
+    /// A QuantizeLinear after the pool (per tensor): the chain then gives int8 codes.
+    struct PoolQuantization {
+        let scale: Float, zero: Float, lo: Float, hi: Float
+        let type: ElementType
     }
 
     let ops: [Op]
@@ -38,10 +51,32 @@ final class PointwiseChainKernel: Kernel {
     let inputSlots: [Int]
     let outputSlot: Int
     let resultType: (ElementType) -> ElementType
+    let poolQuantize: PoolQuantization?
+    /// With `poolQuantize` after a dequantized input, the pool runs as onnxruntime's
+    /// QLinearGlobalAveragePool (which it substitutes for DequantizeLinear → GlobalAveragePool →
+    /// QuantizeLinear): an exact sum of the integer codes, one float multiply by
+    /// input scale / (output scale · pixels), one rounding. A float mean rounds differently near
+    /// a code's midpoint, and one flipped statistic shifts a whole channel of the instance norm.
+    private let integerPool: (ops: [Op], inputScale: Float)?
 
-    init(ops: [Op], pooled: Bool, original: [Graph.Step], inputSlots: [Int], outputSlot: Int) {
+    init(ops: [Op], pooled: Bool, poolQuantize: PoolQuantization? = nil, original: [Graph.Step], inputSlots: [Int], outputSlot: Int) {
         self.ops = ops
         self.pooled = pooled
+        self.poolQuantize = poolQuantize
+        var integerOps = ops
+        var inputScale: Float? = nil
+        switch ops.last {
+        case let .fakeQuantize(s, z, lo, hi, ds, dz)?:
+            integerOps[ops.count - 1] = .fakeQuantizeCodes(scale: s, zero: z, lo: lo, hi: hi, dequantZero: dz)
+            inputScale = ds
+        case let .dequantize(s, z)?:
+            integerOps[ops.count - 1] = .dequantizeCodes(zero: z)
+            inputScale = s
+        case let .codes(s)?:
+            inputScale = s
+        default: break
+        }
+        integerPool = pooled && poolQuantize != nil && inputScale != nil ? (integerOps, inputScale!) : nil
         self.original = original
         self.inputSlots = inputSlots
         self.outputSlot = outputSlot
@@ -87,7 +122,7 @@ final class PointwiseChainKernel: Kernel {
         let pool = pooled ? nil : context.recycledStorage(total)
         let out = pool.map { TensorStorage(viewing: $0.pointer, count: total, owner: $0) }
         var sums = [Double](repeating: 0, count: pooled ? items : 0)
-        let ops = self.ops
+        let ops = integerPool?.ops ?? self.ops
         withExtendedLifetime((x, tensors)) {
             sums.withUnsafeMutableBufferPointer { sums in
                 // Parts of at least 128K values (~0.1 ms): below that, waking a second thread on a
@@ -122,9 +157,19 @@ final class PointwiseChainKernel: Kernel {
         for p in 0..<(n * c) {
             var s = 0.0
             for k in 0..<chunks { s += sums[p * chunks + k] }
-            result.storage.pointer[p] = Float(s / Double(plane))
+            if let q = poolQuantize, let integer = integerPool {
+                // MLAS's requantization: float(Σ codes) · (sx / (sy · N)), clamped, rounded half
+                // to even, plus the zero point (the sum of codes is exact in double).
+                let m = integer.inputScale / (q.scale * Float(plane))
+                let v = min(max(Float(s) * m, q.lo - q.zero), q.hi - q.zero)
+                result.storage.pointer[p] = ((v + 12_582_912) - 12_582_912) + q.zero
+            } else if let q = poolQuantize {
+                result.storage.pointer[p] = QuantizationMath.code(Float(s / Double(plane)), scale: q.scale, zero: q.zero, lo: q.lo, hi: q.hi)
+            } else {
+                result.storage.pointer[p] = Float(s / Double(plane))
+            }
         }
-        return [Value(floats: result)]
+        return [Value(floats: result, type: poolQuantize?.type ?? .float)]
     }
 
     /// One operation over a block of `count` values of one channel, in place. Each case is the
@@ -139,6 +184,12 @@ final class PointwiseChainKernel: Kernel {
             for i in 0..<count { b[i] = QuantizationMath.code(b[i], scale: s, zero: z, lo: lo, hi: hi) }
         case let .dequantize(s, z):
             for i in 0..<count { b[i] = (b[i] - z) * s }
+        case let .fakeQuantizeCodes(s, z, lo, hi, dz):
+            for i in 0..<count { b[i] = QuantizationMath.code(b[i], scale: s, zero: z, lo: lo, hi: hi) - dz }
+        case let .dequantizeCodes(z):
+            for i in 0..<count { b[i] = b[i] - z }
+        case let .codes(s):
+            for i in 0..<count { b[i] = (b[i] / s + 12_582_912) - 12_582_912 }
         case let .unary(u):
             switch u {
             case .relu: for i in 0..<count { b[i] = max(b[i], 0) }

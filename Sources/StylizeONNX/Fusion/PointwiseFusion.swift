@@ -90,11 +90,19 @@ enum PointwiseFusion {
             // A lone QuantizeLinear ends a chain: its int8 codes go on to a Reshape or Transpose.
             var open: Bool = { if case .quantize = first.op { return false } else { return true } }()
             var pooled = false
+            var poolQuantize: PointwiseChainKernel.PoolQuantization? = nil
             while open, let next = only(x) {
                 if let r = steps[next].kernel as? ReduceKernel, r.op == .globalAverage, steps[next].inputs.first == x {
                     pooled = true
                     chain.append(next)
                     x = steps[next].outputs[0]
+                    // QuantizeLinear after the pool: computed as onnxruntime's QLinearGlobalAveragePool.
+                    if let qk = only(x), quantizer(qk) == .quantize, steps[qk].inputs.first == x,
+                       steps[qk].outputs.count == 1, let q = quantization(qk) {
+                        poolQuantize = .init(scale: q.scale, zero: q.zero, lo: q.lo, hi: q.hi, type: q.lo < 0 ? .int8 : .uint8)
+                        chain.append(qk)
+                        x = steps[qk].outputs[0]
+                    }
                     break
                 }
                 guard let (op, taken) = operation(next, reading: x) else { break }
@@ -117,10 +125,36 @@ enum PointwiseFusion {
                 return op
             }
             let last = chain.max()!
-            let kernel = PointwiseChainKernel(ops: mapped, pooled: pooled, original: chain.sorted().map { steps[$0] },
+            let kernel = PointwiseChainKernel(ops: mapped, pooled: pooled, poolQuantize: poolQuantize, original: chain.sorted().map { steps[$0] },
                                               inputSlots: inputs, outputSlot: x)
             replacements[last] = Graph.Step(op: pooled ? "PointwisePool" : "Pointwise", name: steps[start].name,
                                             inputs: inputs, outputs: [x], kernel: kernel)
+        }
+        // A pool of a value that is already dequantized (read by others too, so not in a chain),
+        // followed by QuantizeLinear: pooled from the codes, as onnxruntime does.
+        var dequantizedBy: [Int: Float] = [:]  // slot → its dequantization scale
+        for (k, s) in steps.enumerated() where s.outputs.count == 1 && !used.contains(k) {
+            if quantizer(k) == .dequantize, let q = quantization(k) { dequantizedBy[s.outputs[0]] = q.scale }
+        }
+        for r in replacements.values {
+            guard let kernel = r.kernel as? PointwiseChainKernel, !kernel.pooled else { continue }
+            switch kernel.ops.last {
+            case let .fakeQuantize(_, _, _, _, ds, _)?: dequantizedBy[r.outputs[0]] = ds
+            case let .dequantize(s, _)?: dequantizedBy[r.outputs[0]] = s
+            default: break
+            }
+        }
+        for k in steps.indices where !used.contains(k) {
+            guard let r = steps[k].kernel as? ReduceKernel, r.op == .globalAverage, let x = steps[k].inputs.first ?? nil,
+                  let scale = dequantizedBy[x], let qk = only(steps[k].outputs[0]), quantizer(qk) == .quantize,
+                  steps[qk].inputs.first == steps[k].outputs[0], steps[qk].outputs.count == 1, let q = quantization(qk) else { continue }
+            used.formUnion([k, qk])
+            var inputs = [x]
+            for case let i? in steps[qk].inputs where i != steps[k].outputs[0] && !inputs.contains(i) { inputs.append(i) }
+            let kernel = PointwiseChainKernel(ops: [.codes(scale: scale)], pooled: true,
+                                              poolQuantize: .init(scale: q.scale, zero: q.zero, lo: q.lo, hi: q.hi, type: q.lo < 0 ? .int8 : .uint8),
+                                              original: [steps[k], steps[qk]], inputSlots: inputs, outputSlot: steps[qk].outputs[0])
+            replacements[qk] = Graph.Step(op: "PointwisePool", name: steps[k].name, inputs: inputs, outputs: steps[qk].outputs, kernel: kernel)
         }
         if replacements.isEmpty { return steps }
         var result: [Graph.Step] = []
