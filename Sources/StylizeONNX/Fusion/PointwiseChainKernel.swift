@@ -130,21 +130,30 @@ final class PointwiseChainKernel: Kernel {
                 context.parallel(items, minimumPerThread: max(1, 131_072 / min(chunk, plane))) { range in
                     // On the stack: no malloc arena per worker thread.
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { temporary in
-                    let buffer = temporary.baseAddress!
                     for item in range {
                         let planeIndex = item / chunks, part = item % chunks
                         let channel = planeIndex % c
                         let start = part * chunk, count = min(chunk, plane - start)
                         let offset = planeIndex * plane + start
+                        // In place in the output (fresh storage nothing else reads), or for a pool
+                        // in the stack buffer.
+                        let buffer = out.map { $0.pointer + offset } ?? temporary.baseAddress!
                         buffer.update(from: x.storage.pointer + offset, count: count)
                         for op in ops {
                             Self.apply(op, buffer, count, kinds, channel: channel, offset: offset)
                         }
-                        if let out {
-                            (out.pointer + offset).update(from: buffer, count: count)
-                        } else {
+                        if out == nil {
+                            // Eight float lanes over one block: exact for the pools of integer
+                            // codes (each lane stays far below 2²⁴), blocks then added in double.
+                            var lanes = SIMD8<Float>.zero
+                            var i = 0
+                            while i + 8 <= count {
+                                lanes += UnsafeRawPointer(buffer + i).loadUnaligned(as: SIMD8<Float>.self)
+                                i += 8
+                            }
                             var s = 0.0
-                            for i in 0..<count { s += Double(buffer[i]) }
+                            for l in 0..<8 { s += Double(lanes[l]) }
+                            while i < count { s += Double(buffer[i]); i += 1 }
                             sums[item] = s
                         }
                     }

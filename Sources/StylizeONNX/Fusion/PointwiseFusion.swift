@@ -15,6 +15,11 @@ enum PointwiseFusion {
         }
         var used = Set<Int>()
         var replacements: [Int: Graph.Step] = [:]
+        var producer: [Int: Int] = [:]
+        for (k, s) in steps.enumerated() { for o in s.outputs { producer[o] = k } }
+        /// Values known to lie on a quantization grid: outputs of chains that end by quantizing
+        /// and dequantizing with the same scale and zero point.
+        var grids: [Int: Grid] = [:]
 
         /// The one step that reads `slot`, if it is the only reader and `slot` is not kept.
         func only(_ slot: Int) -> Int? {
@@ -114,6 +119,26 @@ enum PointwiseFusion {
             guard chain.count >= 2 else { continue }
             used.formUnion(chain)
 
+            // QuantizeLinear → DequantizeLinear of values already on that grid (TensorFlow Lite
+            // requantizes after every Pad and Resize with the same parameters) changes nothing:
+            // (k·s)/s rounds back to k for |k| ≤ 255 and the value is rebuilt bit for bit.
+            if ops.count == 1, case let .fakeQuantize(s, z, lo, hi, ds, dz) = ops[0], s == ds, z == dz {
+                var y = input
+                while let p = producer[y], let source = steps[p].inputs.first ?? nil,
+                      (steps[p].kernel as? PadKernel).map({ $0.mode != .constant }) ?? (steps[p].kernel as? ResizeKernel).map({ $0.mode == .nearest }) ?? false {
+                    y = source
+                }
+                if y != input, grids[y] == Grid(scale: s, zero: z, lo: lo, hi: hi) {
+                    replacements[chain.max()!] = Graph.Step(op: "QDQ (no-op)", name: steps[start].name, inputs: [input],
+                                                            outputs: [x], kernel: PassThrough())
+                    grids[x] = grids[y]
+                    continue
+                }
+            }
+            if !pooled, case let .fakeQuantize(s, z, lo, hi, ds, dz)? = ops.last, s == ds, z == dz {
+                grids[x] = Grid(scale: s, zero: z, lo: lo, hi: hi)
+            }
+
             // Inputs: the chain's input, then each other input of its steps once.
             var inputs = [input]
             let inner = Set(chain.flatMap { steps[$0].outputs })
@@ -157,10 +182,21 @@ enum PointwiseFusion {
             replacements[qk] = Graph.Step(op: "PointwisePool", name: steps[k].name, inputs: inputs, outputs: steps[qk].outputs, kernel: kernel)
         }
         if replacements.isEmpty { return steps }
+        _ = grids
         var result: [Graph.Step] = []
         for k in steps.indices {
             if let r = replacements[k] { result.append(r) } else if !used.contains(k) { result.append(steps[k]) }
         }
         return result
+    }
+
+    /// The values of (code − zero)·scale for codes in lo…hi.
+    private struct Grid: Equatable {
+        let scale: Float, zero: Float, lo: Float, hi: Float
+    }
+
+    /// A step that hands its input on (a quantization round trip that changes nothing).
+    private final class PassThrough: Kernel {
+        func run(_ inputs: KernelInputs, _ context: ExecutionContext) throws(ONNXError) -> [Value] { [try inputs.required(0)] }
     }
 }
