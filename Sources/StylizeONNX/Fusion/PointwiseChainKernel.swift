@@ -90,40 +90,52 @@ final class PointwiseChainKernel: Kernel {
 
     func run(_ inputs: KernelInputs, _ context: ExecutionContext) throws(ONNXError) -> [Value] {
         let xv = try inputs.required(0)
-        guard xv.type.isFloatCoded, xv.shape.count == 4, xv.count > 0 else { return try fallback(inputs, context) }
-        let shape = xv.shape
+        guard xv.type.isFloatCoded, xv.count > 0 else { return try fallback(inputs, context) }
+        // The chain's shape is its largest value's: a chain may start on per-channel statistics
+        // and meet the image in a later Add (the instance norm's shift − mean·scale, + x·scale).
+        func padded(_ s: [Int]) -> [Int] { Array(repeating: 1, count: max(0, 4 - s.count)) + s }
+        var shape = padded(xv.shape)
+        var rank = xv.shape.count  // of the result, as broadcasting makes it
+        var operandSlots: [Int] = []
+        for op in ops {
+            guard case let .binary(_, k, _) = op, !operandSlots.contains(k) else { continue }
+            guard let v = inputs.optional(k), v.type.isFloatCoded else { return try fallback(inputs, context) }
+            operandSlots.append(k)
+            rank = max(rank, v.shape.count)
+            if v.count > shape.reduce(1, *) { shape = padded(v.shape) }
+        }
+        guard shape.count == 4, rank == 4 || !pooled else { return try fallback(inputs, context) }
         let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
-        // Operands: each must be a scalar, [1, C, 1, 1]-like or the image's shape.
+        // The input and each operand: a scalar, [1, C, 1, 1]-like or of the chain's shape.
         var tensors: [Int: Tensor] = [:]
         var kinds: [Int: Operand] = [:]
-        for op in ops {
-            guard case let .binary(_, k, _) = op, kinds[k] == nil else { continue }
-            guard let v = inputs.optional(k), v.type.isFloatCoded else { return try fallback(inputs, context) }
+        for k in [0] + operandSlots {
+            let v = k == 0 ? xv : inputs.optional(k)!
             let t = v.tensor
             tensors[k] = t
-            let dims = Array(repeating: 1, count: max(0, 4 - v.shape.count)) + v.shape
+            let dims = padded(v.shape)
             if v.count == 1 {
                 kinds[k] = .scalar(t.storage.pointer[0])
-            } else if dims.count == 4, dims == shape {
+            } else if dims == shape {
                 kinds[k] = .full(UnsafePointer(t.storage.pointer))
-            } else if dims.count == 4, dims == [1, c, 1, 1], n == 1 {
+            } else if dims == [1, c, 1, 1], n == 1 {
                 kinds[k] = .perChannel(UnsafePointer(t.storage.pointer))
             } else {
                 return try fallback(inputs, context)
             }
         }
-        let x = xv.tensor
+        let input = kinds[0]!
         let chunk = 2048
         let chunks = (plane + chunk - 1) / chunk
         let items = n * c * chunks
-        let resultShape = pooled ? [n, c, 1, 1] : shape
+        let resultShape = pooled ? [n, c, 1, 1] : Array(shape.suffix(rank))
         let total = n * c * plane
         // The output's storage: recycled, viewed at the exact size a Tensor needs.
         let pool = pooled ? nil : context.recycledStorage(total)
         let out = pool.map { TensorStorage(viewing: $0.pointer, count: total, owner: $0) }
         var sums = [Double](repeating: 0, count: pooled ? items : 0)
         let ops = integerPool?.ops ?? self.ops
-        withExtendedLifetime((x, tensors)) {
+        withExtendedLifetime(tensors) {
             sums.withUnsafeMutableBufferPointer { sums in
                 // Parts of at least 128K values (~0.1 ms): below that, waking a second thread on a
                 // busy machine costs more than it saves (measured: 2 threads slower than 1 with 16K).
@@ -138,7 +150,11 @@ final class PointwiseChainKernel: Kernel {
                         // In place in the output (fresh storage nothing else reads), or for a pool
                         // in the stack buffer.
                         let buffer = out.map { $0.pointer + offset } ?? temporary.baseAddress!
-                        buffer.update(from: x.storage.pointer + offset, count: count)
+                        switch input {
+                        case let .full(p): buffer.update(from: p + offset, count: count)
+                        case let .perChannel(p): buffer.update(repeating: p[channel], count: count)
+                        case let .scalar(v): buffer.update(repeating: v, count: count)
+                        }
                         for op in ops {
                             Self.apply(op, buffer, count, kinds, channel: channel, offset: offset)
                         }
