@@ -29,8 +29,10 @@ def rand(*shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def fixture(name, nodes, inputs, outputs, initializers=(), opset=17, tolerance=1e-4, note=""):
-    """inputs: list of (name, array); outputs: list of names. Runs onnxruntime and saves all."""
+def fixture(name, nodes, inputs, outputs, initializers=(), opset=17, tolerance=1e-4, note="", qlinear_convs=0):
+    """inputs: list of (name, array); outputs: list of names. Runs onnxruntime and saves all.
+    qlinear_convs: the reference is onnxruntime's integer QLinearConv (its QDQ fusion, int8
+    activations allowed), which must replace that many Conv nodes."""
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs],
@@ -40,9 +42,18 @@ def fixture(name, nodes, inputs, outputs, initializers=(), opset=17, tolerance=1
     model.ir_version = 8
 
     options = ort.SessionOptions()
-    # Unoptimised: onnxruntime's own fusions would round differently from the plain operators.
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if qlinear_convs:
+        options.add_session_config_entry("session.qdqisint8allowed", "1")
+        options.optimized_model_filepath = os.path.join(out_dir, name + ".optimized.tmp")
+    else:
+        # Unoptimised: onnxruntime's own fusions would round differently from the plain operators.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    if qlinear_convs:
+        optimized = onnx.load(options.optimized_model_filepath)
+        os.remove(options.optimized_model_filepath)
+        found = sum(n.op_type == "QLinearConv" for n in optimized.graph.node)
+        assert found == qlinear_convs, f"{name}: onnxruntime made {found} QLinearConv, expected {qlinear_convs}"
     results = session.run(outputs, {n: a for n, a in inputs})
     onnx.save(model, os.path.join(out_dir, name + ".onnx"))
     with open(os.path.join(out_dir, name + ".in.f32"), "wb") as f:
@@ -184,6 +195,61 @@ fixture("qdq_per_tensor_and_per_axis", [
                         const("cs", np.float32(0.05)), const("cz", np.int8(3))],
    tolerance=0.0501, note="int8: one quantization step (0.05) of the output")
 
+# Quantized convolutions as TensorFlow Lite conversions write them, referenced against onnxruntime's
+# integer QLinearConv (exact int32 sums, one requantization): the executor computes them the same
+# way, so the results must be identical. An NHWC picture → reflect Pad → Quantize → Transpose →
+# Dequantize → Conv 3×3 (per-channel int8 weights, int32 bias) → Relu → Q/DQ (int8, zero −128);
+# → Pad → Q/DQ with zero point 5 → Conv stride 2 (a zero bias) → Q/DQ; → nearest ×2 → edge Pad →
+# uint8 Q/DQ → Conv 3×3 with its own zero padding and per-tensor weights → uint8 Q/DQ.
+def qconv(p, x, scale, zero, w, w_scale, bias, out_scale, out_zero, relu=False, **conv):
+    """Q/DQ of x, Conv with dequantized int8 weights and int32 bias, [Relu], Q/DQ → p + "_y"."""
+    inits = [const(p + "_s", np.float32(scale)), const(p + "_z", zero), const(p + "_w", w),
+             const(p + "_ws", np.asarray(w_scale, np.float32)), const(p + "_wz", np.zeros(np.size(w_scale), np.int8)),
+             const(p + "_os", np.float32(out_scale)), const(p + "_oz", out_zero)]
+    nodes = [N("DequantizeLinear", [p + "_w", p + "_ws", p + "_wz"], [p + "_wd"], axis=0)]
+    ins = [p + "_xd", p + "_wd"]
+    if bias is not None:
+        sb = (np.float32(scale) * np.asarray(w_scale, np.float32)).astype(np.float32) * np.ones(w.shape[0], np.float32)
+        inits += [const(p + "_b", bias), const(p + "_bs", sb), const(p + "_bz", np.zeros(w.shape[0], np.int32))]
+        nodes.append(N("DequantizeLinear", [p + "_b", p + "_bs", p + "_bz"], [p + "_bd"], axis=0))
+        ins.append(p + "_bd")
+    nodes += [N("QuantizeLinear", [x, p + "_s", p + "_z"], [p + "_xq"]),
+              N("DequantizeLinear", [p + "_xq", p + "_s", p + "_z"], [p + "_xd"]),
+              N("Conv", ins, [p + "_c"], **conv)]
+    last = p + "_c"
+    if relu:
+        nodes.append(N("Relu", [last], [p + "_r"]))
+        last = p + "_r"
+    nodes += [N("QuantizeLinear", [last, p + "_os", p + "_oz"], [p + "_q"]),
+              N("DequantizeLinear", [p + "_q", p + "_os", p + "_oz"], [p + "_y"])]
+    return nodes, inits
+
+def int8_weights(*shape):
+    return rng.integers(-127, 128, size=shape).astype(np.int8)
+
+picture = rng.random((1, 9, 11, 3)).astype(np.float32)
+first_nodes, first_inits = qconv("a", "ap", 1 / 255, np.int8(-128), int8_weights(6, 3, 3, 3), np.abs(rand(6)) * 0.004 + 0.001,
+                                 rng.integers(-3000, 3000, size=6).astype(np.int32), 0.06, np.int8(-128), relu=True, kernel_shape=[3, 3])
+# The picture's quantization happens in NHWC, before the Transpose (as in arbitrary_transform.onnx).
+first_nodes[2:4] = [N("QuantizeLinear", ["ap", "a_s", "a_z"], ["a_xq_nhwc"]),
+                    N("Transpose", ["a_xq_nhwc"], ["a_xq"], perm=[0, 3, 1, 2]),
+                    N("DequantizeLinear", ["a_xq", "a_s", "a_z"], ["a_xd"])]
+second_nodes, second_inits = qconv("b", "bp", 0.05, np.int8(5), int8_weights(8, 6, 3, 3), np.abs(rand(8)) * 0.01 + 0.002,
+                                   np.zeros(8, np.int32), 0.1, np.int8(-7), kernel_shape=[3, 3], strides=[2, 2])
+third_nodes, third_inits = qconv("c", "cp", 0.08, np.uint8(120), int8_weights(4, 8, 3, 3), [0.004],
+                                 rng.integers(-500, 500, size=4).astype(np.int32), 0.05, np.uint8(128),
+                                 kernel_shape=[3, 3], pads=[1, 0, 1, 2])
+fixture("qlinear_conv_chain", [
+    N("Pad", ["x", "pads_nhwc"], ["ap"], mode="reflect"), *first_nodes,
+    N("Pad", ["a_y", "pads1"], ["bp"], mode="reflect"), *second_nodes,
+    N("Resize", ["b_y", "", "scales2"], ["up"], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+    N("Pad", ["up", "pads1"], ["cp"], mode="edge"), *third_nodes,
+    N("Identity", ["c_y"], ["y"]),
+], [("x", picture)], ["y", "a_y"],
+   [const("pads_nhwc", np.array([0, 1, 1, 0, 0, 1, 1, 0], np.int64)), pads1,
+    const("scales2", np.array([1, 1, 2, 2], np.float32)), *first_inits, *second_inits, *third_inits],
+   tolerance=0, qlinear_convs=3, note="int8 convolutions: identical to onnxruntime's QLinearConv")
+
 # Models the executor must refuse at load, naming the operator or the attribute (not run here).
 def refused(name, node, opset=19):
     graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 7, 9])],
@@ -195,6 +261,57 @@ def refused(name, node, opset=19):
 
 refused("refused_operator", N("Einsum", ["x"], ["y"], name="einsum_node", equation="nchw->nchw"))
 refused("refused_attribute", N("Pad", ["x", "pads"], ["y"], name="wrap_pad", mode="wrap"))
+
+# The whole int8 arbitrary-style transform (from the models cache) on the reference picture with
+# every convolution as onnxruntime's integer QLinearConv. ../shared/reference/onnx holds its
+# default run, where 41 of the 42 convolutions stay float Conv on dequantized values (TensorFlow
+# Lite shares one zero bias between the residual convolutions, which stops the QDQ fusion, and
+# int8 activations are not fused on x86 by default); float sums flip a rounding now and then and
+# the instance norms spread each flip over a channel, so the two runs of onnxruntime differ by a
+# mean 0.025. Here each convolution gets its own bias, so all 42 are fused. Saved as the output's
+# 8-bit codes: the output is (code + 128)/256.
+models = os.path.join(os.environ.get("STYLIZE_CACHE") or os.path.expanduser("~/.cache/stylize"), "models")
+reference = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "onnx")
+transform_path = os.path.join(models, "arbitrary_transform.onnx")
+if os.path.exists(transform_path) and os.path.isdir(reference):
+    from PIL import Image
+    m = onnx.load(transform_path)
+    g = m.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    readers = {}
+    for n in g.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    copies = []
+    for n in g.node:
+        if n.op_type == "Conv" and len(n.input) > 2 and readers[n.input[2]] > 1:
+            bias_codes = inits[producer[n.input[2]].input[0]]
+            sx = inits[producer[n.input[0]].input[1]]
+            sw = inits[producer[n.input[1]].input[1]]
+            p = f"bias_of_conv_{len(copies)}"
+            g.initializer.extend([const(p + "_q", bias_codes), const(p + "_s", (sx * sw).astype(np.float32)),
+                                  const(p + "_z", np.zeros_like(bias_codes))])
+            copies.append(N("DequantizeLinear", [p + "_q", p + "_s", p + "_z"], [p], axis=0))
+            n.input[2] = p
+    nodes = copies + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.qdqisint8allowed", "1")
+    options.optimized_model_filepath = os.path.join(out_dir, "transform.optimized.tmp")
+    session = ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    optimized = onnx.load(options.optimized_model_filepath)
+    os.remove(options.optimized_model_filepath)
+    assert sum(n.op_type == "QLinearConv" for n in optimized.graph.node) == 42
+    picture = np.asarray(Image.open(os.path.join(reference, "content_384.png")).convert("RGB"), np.float32)[None] / 255
+    vector = np.fromfile(os.path.join(reference, "arbitrary_predict_style_vector.f32"), "<f4").reshape(1, 1, 1, 100)
+    y = session.run(None, {"content_image": picture, "mobilenet_conv/Conv/BiasAdd": vector})[0]
+    codes = np.round(y * 256)
+    assert np.array_equal(codes / 256, y) and codes.min() >= 0 and codes.max() <= 255
+    codes.astype(np.uint8).tofile(os.path.join(out_dir, "arbitrary_transform_integer_convs.u8"))
+else:
+    print(f"skipped the arbitrary transform's integer reference: no {transform_path} or {reference}")
 
 with open(os.path.join(out_dir, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)

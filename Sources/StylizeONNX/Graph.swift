@@ -92,6 +92,7 @@ final class Graph {
 
         // Build kernels (which validates operators and attributes), folding constant nodes.
         var steps: [Step] = []
+        var folded: [Int: Step] = [:]
         for i in order {
             let n = nodes[i]
             let attributes = try Attributes(n)
@@ -103,6 +104,7 @@ final class Graph {
             if ins.allSatisfy({ $0.map { constants[$0] != nil } ?? true }) {
                 let results = try Graph.execute(step, ins.map { $0.flatMap { constants[$0] } }, context)
                 for (s, v) in zip(outs, results) { constants[s] = v }
+                for s in outs { folded[s] = step }
             } else {
                 steps.append(step)
             }
@@ -116,10 +118,15 @@ final class Graph {
             outputs.append((o.name, s))
         }
 
-        // Fuse convolution blocks, then chains of elementwise steps (STYLIZE_ONNX_FUSE=0 turns
-        // this off, to compare).
+        // Fuse quantized convolutions (exact integer sums, as onnxruntime's QLinearConv), then
+        // convolution blocks, then chains of elementwise steps. STYLIZE_ONNX_FUSE=0 turns this
+        // off, =quantized-conv keeps only the first (both to compare).
         let environment = ProcessInfo.processInfo.environment
-        if environment["STYLIZE_ONNX_FUSE"] != "0" {
+        let fuse = environment["STYLIZE_ONNX_FUSE"]
+        if fuse != "0" {
+            steps = QuantizedConvFusion.apply(steps, constants: constants, folded: folded, keep: Set(outputs.map { $0.1 }))
+        }
+        if fuse != "0" && fuse != "quantized-conv" {
             steps = ConvBlockFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
             steps = PointwiseFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
         }

@@ -31,6 +31,20 @@ enum ChannelsLast {
         }
     }
 
+    /// Source index along an axis of `n` values for each output position: upsampled (nearest) by
+    /// `factor`, then padded by `before` and `after` (reflected, or the edge repeated; constant
+    /// mode is taken as no padding). Nil when reflect padding is wider than the axis allows.
+    static func sourceIndices(_ n: Int, factor: Int, before: Int, after: Int, mode: PadKernel.Mode) -> [Int]? {
+        let up = n * factor
+        if mode == .reflect, before > up - 1 || after > up - 1 { return nil }
+        return (0..<(up + before + after)).map { i in
+            var k = i - before
+            if k < 0 { k = mode == .reflect ? -k : 0 }
+            if k >= up { k = mode == .reflect ? 2 * (up - 1) - k : up - 1 }
+            return k / factor
+        }
+    }
+
     /// Runs `body(rows[i], cols, i)` for every output row i, rows split between threads.
     private static func eachRow(_ rows: [Int], _ cols: [Int], _ context: ExecutionContext,
                                 _ body: (Int, UnsafeBufferPointer<Int>, Int) -> Void) {

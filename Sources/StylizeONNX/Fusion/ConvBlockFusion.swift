@@ -9,20 +9,13 @@
 /// outputs, so the result is the same computation, rounded differently.
 enum ConvBlockFusion {
     static func apply(_ steps: [Graph.Step], constants: [Int: Value], keep: Set<Int>) -> [Graph.Step] {
-        var producer: [Int: Int] = [:]
-        var consumers: [Int: [Int]] = [:]
-        for (k, s) in steps.enumerated() {
-            for o in s.outputs { producer[o] = k }
-            for case let i? in s.inputs { consumers[i, default: []].append(k) }
-        }
+        let links = StepLinks(steps)
+        let (producer, consumers) = (links.producer, links.consumers)
         var used = Set<Int>()
         var replacements: [Int: Graph.Step] = [:]  // at the index of a chain's last step
 
         /// The one step that reads `slot`, if it is the only reader and `slot` is not kept.
-        func only(_ slot: Int) -> Int? {
-            guard !keep.contains(slot), let c = consumers[slot], c.count == 1, !used.contains(c[0]) else { return nil }
-            return c[0]
-        }
+        func only(_ slot: Int) -> Int? { links.onlyReader(slot, keep: keep, used: used) }
         func constant(_ slot: Int?) -> [Float]? {
             guard let s = slot, let v = constants[s], v.count <= 16 else { return nil }
             return v.tensor.scalars
@@ -131,11 +124,6 @@ enum ConvBlockFusion {
                                   kernel: ConvBlockKernel(plan: plan, conv: conv, node: steps[ci].name))
             replacements[chain.max()!] = step
         }
-        if replacements.isEmpty { return steps }
-        var result: [Graph.Step] = []
-        for k in steps.indices {
-            if let r = replacements[k] { result.append(r) } else if !used.contains(k) { result.append(steps[k]) }
-        }
-        return result
+        return StepLinks.splice(steps, replacements, used: used)
     }
 }

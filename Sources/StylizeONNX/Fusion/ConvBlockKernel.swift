@@ -135,19 +135,11 @@ final class ConvBlockKernel: Kernel {
         return [Value(channelsLast: out, shape: outShape)]
     }
 
-    /// Source index along an axis of `n` values for each of the `size` output positions:
-    /// upsampled by `factor`, then padded by `before` (reflected or repeated edge).
     private func map(_ n: Int, factor: Int, before: Int, after: Int) throws(ONNXError) -> [Int] {
-        let up = n * factor
-        if plan.padMode == .reflect, before > up - 1 || after > up - 1 {
-            throw .shapeMismatch("Pad before Conv '\(node)': reflect padding \(plan.pads) is too large for \(up) pixels")
+        guard let m = ChannelsLast.sourceIndices(n, factor: factor, before: before, after: after, mode: plan.padMode) else {
+            throw .shapeMismatch("Pad before Conv '\(node)': reflect padding \(plan.pads) is too large for \(n * factor) pixels")
         }
-        return (0..<(up + before + after)).map { i in
-            var k = i - before
-            if k < 0 { k = plan.padMode == .reflect ? -k : 0 }
-            if k >= up { k = plan.padMode == .reflect ? 2 * (up - 1) - k : up - 1 }
-            return k / factor
-        }
+        return m
     }
 
     private func compile(_ xs: [Int], _ w: Tensor, _ b: Tensor?, _ context: ExecutionContext) throws(ONNXError) -> Compiled {

@@ -160,6 +160,7 @@ enum PointwiseFusion {
         var dequantizedBy: [Int: Float] = [:]  // slot → its dequantization scale
         for (k, s) in steps.enumerated() where s.outputs.count == 1 && !used.contains(k) {
             if quantizer(k) == .dequantize, let q = quantization(k) { dequantizedBy[s.outputs[0]] = q.scale }
+            if let conv = s.kernel as? QuantizedConvKernel { dequantizedBy[s.outputs[0]] = conv.plan.output.scale }
         }
         for r in replacements.values {
             guard let kernel = r.kernel as? PointwiseChainKernel, !kernel.pooled else { continue }
