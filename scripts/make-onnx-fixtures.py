@@ -53,7 +53,7 @@ def fixture(name, nodes, inputs, outputs, initializers=(), opset=17, tolerance=1
         optimized = onnx.load(options.optimized_model_filepath)
         os.remove(options.optimized_model_filepath)
         found = sum(n.op_type == "QLinearConv" for n in optimized.graph.node)
-        assert found == qlinear_convs, f"{name}: onnxruntime made {found} QLinearConv, expected {qlinear_convs}"
+        assert found == qlinear_convs, f"{name}: onnxruntime made {found} QLinearConv, expected {qlinear_convs}: {[n.op_type for n in optimized.graph.node]}"
     results = session.run(outputs, {n: a for n, a in inputs})
     onnx.save(model, os.path.join(out_dir, name + ".onnx"))
     with open(os.path.join(out_dir, name + ".in.f32"), "wb") as f:
@@ -199,8 +199,10 @@ fixture("qdq_per_tensor_and_per_axis", [
 # integer QLinearConv (exact int32 sums, one requantization): the executor computes them the same
 # way, so the results must be identical. An NHWC picture → reflect Pad → Quantize → Transpose →
 # Dequantize → Conv 3×3 (per-channel int8 weights, int32 bias) → Relu → Q/DQ (int8, zero −128);
-# → Pad → Q/DQ with zero point 5 → Conv stride 2 (a zero bias) → Q/DQ; → nearest ×2 → edge Pad →
-# uint8 Q/DQ → Conv 3×3 with its own zero padding and per-tensor weights → uint8 Q/DQ.
+# → Pad → Q/DQ on the same grid → Conv stride 2 (a zero bias) → Q/DQ; → nearest ×2 → edge Pad →
+# Q/DQ on the same grid → Conv 3×3 with its own zero padding and per-tensor weights → Q/DQ (zero
+# point 3); → Q/DQ on another grid (uint8, zero point 120) → Conv → uint8 Q/DQ (zero point 100).
+# (onnxruntime keeps a Relu before a zero point above the code range's floor as float FusedConv.)
 def qconv(p, x, scale, zero, w, w_scale, bias, out_scale, out_zero, relu=False, **conv):
     """Q/DQ of x, Conv with dequantized int8 weights and int32 bias, [Relu], Q/DQ → p + "_y"."""
     inits = [const(p + "_s", np.float32(scale)), const(p + "_z", zero), const(p + "_w", w),
@@ -234,21 +236,23 @@ first_nodes, first_inits = qconv("a", "ap", 1 / 255, np.int8(-128), int8_weights
 first_nodes[2:4] = [N("QuantizeLinear", ["ap", "a_s", "a_z"], ["a_xq_nhwc"]),
                     N("Transpose", ["a_xq_nhwc"], ["a_xq"], perm=[0, 3, 1, 2]),
                     N("DequantizeLinear", ["a_xq", "a_s", "a_z"], ["a_xd"])]
-second_nodes, second_inits = qconv("b", "bp", 0.05, np.int8(5), int8_weights(8, 6, 3, 3), np.abs(rand(8)) * 0.01 + 0.002,
+second_nodes, second_inits = qconv("b", "bp", 0.06, np.int8(-128), int8_weights(8, 6, 3, 3), np.abs(rand(8)) * 0.01 + 0.002,
                                    np.zeros(8, np.int32), 0.1, np.int8(-7), kernel_shape=[3, 3], strides=[2, 2])
-third_nodes, third_inits = qconv("c", "cp", 0.08, np.uint8(120), int8_weights(4, 8, 3, 3), [0.004],
-                                 rng.integers(-500, 500, size=4).astype(np.int32), 0.05, np.uint8(128),
+third_nodes, third_inits = qconv("c", "cp", 0.1, np.int8(-7), int8_weights(4, 8, 3, 3), [0.004],
+                                 rng.integers(-500, 500, size=4).astype(np.int32), 0.05, np.int8(3),
                                  kernel_shape=[3, 3], pads=[1, 0, 1, 2])
+off_grid_nodes, off_grid_inits = qconv("d", "c_y", 0.08, np.uint8(120), int8_weights(3, 4, 3, 3), np.abs(rand(3)) * 0.01 + 0.002,
+                                       rng.integers(-500, 500, size=3).astype(np.int32), 0.07, np.uint8(100), kernel_shape=[3, 3])
 fixture("qlinear_conv_chain", [
     N("Pad", ["x", "pads_nhwc"], ["ap"], mode="reflect"), *first_nodes,
     N("Pad", ["a_y", "pads1"], ["bp"], mode="reflect"), *second_nodes,
     N("Resize", ["b_y", "", "scales2"], ["up"], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
-    N("Pad", ["up", "pads1"], ["cp"], mode="edge"), *third_nodes,
-    N("Identity", ["c_y"], ["y"]),
+    N("Pad", ["up", "pads1"], ["cp"], mode="edge"), *third_nodes, *off_grid_nodes,
+    N("Identity", ["d_y"], ["y"]),
 ], [("x", picture)], ["y", "a_y"],
    [const("pads_nhwc", np.array([0, 1, 1, 0, 0, 1, 1, 0], np.int64)), pads1,
-    const("scales2", np.array([1, 1, 2, 2], np.float32)), *first_inits, *second_inits, *third_inits],
-   tolerance=0, qlinear_convs=3, note="int8 convolutions: identical to onnxruntime's QLinearConv")
+    const("scales2", np.array([1, 1, 2, 2], np.float32)), *first_inits, *second_inits, *third_inits, *off_grid_inits],
+   tolerance=0, qlinear_convs=4, note="int8 convolutions: identical to onnxruntime's QLinearConv")
 
 # Models the executor must refuse at load, naming the operator or the attribute (not run here).
 def refused(name, node, opset=19):

@@ -52,6 +52,10 @@ enum QuantizedConvFusion {
             return (c, scales, zeros)
         }
 
+        /// Values on a quantization grid: outputs of DequantizeLinear steps and of fused convolutions.
+        var grids: [Int: QuantizedConvKernel.Activation] = [:]
+        for k in steps.indices { if let q = activationQuantization(k, dequantize: true) { grids[steps[k].outputs[0]] = q } }
+
         for ci in steps.indices {
             guard let conv = steps[ci].kernel as? ConvKernel, !conv.transposed, conv.group == 1, let convPads = conv.pads,
                   steps[ci].outputs.count == 1, let wSlot = input(ci, 1), constants[wSlot] != nil else { continue }
@@ -123,12 +127,14 @@ enum QuantizedConvFusion {
                   activationQuantization(d1, dequantize: true) == outQ else { continue }
             chain += [q1, d1]
             plan.output = outQ
+            plan.inputOnGrid = grids[x] == inQ
             plan.convPads = convPads
 
             let weights: [Int8] = wv.tensor.scalars.map { Int8($0) }
             let kernel = QuantizedConvKernel(plan: plan, conv: conv, weights: weights, weightShape: wv.shape,
                                              weightScales: wScales, bias: bias, node: steps[ci].name)
             used.formUnion(chain)
+            grids[steps[d1].outputs[0]] = outQ
             replacements[chain.max()!] = Graph.Step(op: "QuantizedConv", name: steps[ci].name, inputs: [x],
                                                    outputs: steps[d1].outputs, kernel: kernel)
         }

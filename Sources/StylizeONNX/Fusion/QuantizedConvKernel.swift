@@ -11,10 +11,12 @@ import StylizeTensor
 /// the sum is exact. It is also fast: oneDNN's u8×s8 kernels (VNNI) do four multiply-adds where
 /// float does one, and read a quarter of the bytes.
 ///
-/// Passes: the input is quantized, upsampled and padded in one pass into a u8 channels-last
-/// image (codes offset to 0…255, the offset's contribution folded into the bias); oneDNN
-/// convolves it into float channels-last (Σ + bias)·multiplier; one pass rounds, saturates,
-/// applies Relu, dequantizes and writes planar NCHW, the layout the rest of the graph reads.
+/// Passes: the input is quantized, upsampled and padded into planar u8 codes (offset to 0…255,
+/// the offset's contribution folded into the bias) and reordered channels-last by oneDNN; the
+/// convolution's post-ops requantize and dequantize its sums (scale, [Relu], saturate to the
+/// code range less the zero point, round half to even, times the output scale: the values
+/// DequantizeLinear gives), and a oneDNN reorder writes them planar (NCHW), the layout the rest of
+/// the graph reads.
 final class QuantizedConvKernel: Kernel {
     /// Per-tensor quantization of an activation: value = (code − zero)·scale.
     struct Activation: Equatable {
@@ -39,6 +41,10 @@ final class QuantizedConvKernel: Kernel {
         var convPads = [0, 0, 0, 0]
         var relu = false
         var output = Activation(scale: 1, zero: 0, signed: true)
+        /// The (planar) source already lies on the input's grid (the previous quantized step
+        /// dequantized with the same scale and zero point), so its codes are exactly
+        /// round(x · (1/scale)), which a oneDNN reorder computes.
+        var inputOnGrid = false
 
         init(input: Activation, sourceChannelsLast: Bool) {
             self.input = input
@@ -85,16 +91,30 @@ final class QuantizedConvKernel: Kernel {
 
     private final class Compiled {
         let primitive: DNNLPrimitive
-        let srcMD: dnnl_memory_desc_t, dstMD: dnnl_memory_desc_t, scratchMD: dnnl_memory_desc_t
+        let srcMD: dnnl_memory_desc_t, dstMD: dnnl_memory_desc_t, scratchMD: dnnl_memory_desc_t, outMD: dnnl_memory_desc_t
         let weights: DNNLMemory, bias: DNNLMemory
+        /// Planar u8 codes → the convolution's channels-last source (nil for a channels-last source).
+        let planarReorder: (DNNLPrimitive, dnnl_memory_desc_t)?
+        /// For a source on the input's grid: reorders of the float planes straight into the
+        /// padded channels-last codes, one per upsampled copy (each into a strided view).
+        let gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)]
+        let sourceMD: dnnl_memory_desc_t
+        /// Channels-last dequantized output → planar.
+        let outReorder: DNNLPrimitive
         /// Source row and column of each padded position; −1 for the convolution's zero padding.
         let rows: [Int], cols: [Int]
+        /// The first padded column holding the source's first column.
+        let middle: Int
         let outShape: [Int]
 
         init(primitive: DNNLPrimitive, srcMD: dnnl_memory_desc_t, dstMD: dnnl_memory_desc_t, scratchMD: dnnl_memory_desc_t,
-             weights: DNNLMemory, bias: DNNLMemory, rows: [Int], cols: [Int], outShape: [Int]) {
-            self.primitive = primitive; self.srcMD = srcMD; self.dstMD = dstMD; self.scratchMD = scratchMD
-            self.weights = weights; self.bias = bias; self.rows = rows; self.cols = cols; self.outShape = outShape
+             outMD: dnnl_memory_desc_t, weights: DNNLMemory, bias: DNNLMemory, planarReorder: (DNNLPrimitive, dnnl_memory_desc_t)?,
+             gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)], sourceMD: dnnl_memory_desc_t,
+             outReorder: DNNLPrimitive, rows: [Int], cols: [Int], middle: Int, outShape: [Int]) {
+            self.gridReorders = gridReorders; self.sourceMD = sourceMD
+            self.primitive = primitive; self.srcMD = srcMD; self.dstMD = dstMD; self.scratchMD = scratchMD; self.outMD = outMD
+            self.weights = weights; self.bias = bias; self.planarReorder = planarReorder; self.outReorder = outReorder
+            self.rows = rows; self.cols = cols; self.middle = middle; self.outShape = outShape
         }
     }
 
@@ -113,85 +133,98 @@ final class QuantizedConvKernel: Kernel {
         }
         let dnnl = context.dnnl
         let (n, c) = (x.shape[0], sourceChannels(x.shape))
-        let (hp, wp) = (compiled.rows.count, compiled.cols.count)
+        let padded = compiled.rows.count * compiled.cols.count * c
         let srcBuffer = context.scratch("qconv.src", DNNLDesc.size(compiled.srcMD))
-        let packed = srcBuffer.pointer.bindMemory(to: UInt8.self, capacity: n * hp * wp * c)
-        for k in 0..<n {
-            pack(x.storage.pointer + k * x.count / n, shape: x.shape, rows: compiled.rows, cols: compiled.cols,
-                 into: packed + k * hp * wp * c, context)
+        let src = DNNLMemory(compiled.srcMD, sharing: srcBuffer, dnnl)
+        // Multiply-adds, as ConvKernel counts them, over the four that VNNI does at once; the
+        // reorders around it are memory passes of the same small size.
+        let work = compiled.outShape.reduce(1, *) * weights.count / weightShape[0] / 4
+        // Planar sources are quantized planar, then reordered; a channels-last one in place.
+        let planar = compiled.planarReorder.map { _ in context.scratch("qconv.planar", n * padded) } ?? srcBuffer
+        if compiled.gridReorders.isEmpty {
+            let codes = planar.pointer.bindMemory(to: UInt8.self, capacity: n * padded)
+            for k in 0..<n {
+                pack(x.storage.pointer + k * x.count / n, shape: x.shape, compiled, into: codes + k * padded, context)
+            }
+        } else {
+            let source = DNNLMemory(wrapping: x.storage, compiled.sourceMD, dnnl)
+            OpenMPThreads.forWork(work) {
+                for (reorder, view) in compiled.gridReorders {
+                    dnnl.execute(reorder, [(DNNL_ARG_FROM, source), (DNNL_ARG_TO, DNNLMemory(view, sharing: srcBuffer, dnnl))])
+                }
+            }
+            fillBorders(srcBuffer.pointer.bindMemory(to: UInt8.self, capacity: n * padded), images: n, channels: c, compiled)
         }
-        let dstBuffer = context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD))
-        var args: [(Int32, DNNLMemory)] = [
-            (DNNL_ARG_SRC, DNNLMemory(compiled.srcMD, sharing: srcBuffer, dnnl)),
-            (DNNL_ARG_WEIGHTS, compiled.weights), (DNNL_ARG_BIAS, compiled.bias),
-            (DNNL_ARG_DST, DNNLMemory(compiled.dstMD, sharing: dstBuffer, dnnl)),
-        ]
+        let dst = DNNLMemory(compiled.dstMD, sharing: context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD)), dnnl)
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, compiled.weights),
+                                           (DNNL_ARG_BIAS, compiled.bias), (DNNL_ARG_DST, dst)]
         let scratchBytes = DNNLDesc.size(compiled.scratchMD)
         if scratchBytes > 0 {
             args.append((DNNL_ARG_SCRATCHPAD, DNNLMemory(compiled.scratchMD, sharing: context.scratch("conv.scratchpad", scratchBytes), dnnl)))
         }
-        // Multiply-adds, as ConvKernel counts them, over the four that VNNI does at once.
-        let work = compiled.outShape.reduce(1, *) * weights.count / weightShape[0] / 4
-        OpenMPThreads.forWork(work) { dnnl.execute(compiled.primitive, args) }
-        let out = context.recycledTensor(compiled.outShape)
-        let oc = compiled.outShape[1], pixels = compiled.outShape[2] * compiled.outShape[3]
-        let sums = UnsafePointer(dstBuffer.pointer.bindMemory(to: Float.self, capacity: n * pixels * oc))
-        for k in 0..<n {
-            requantize(sums + k * pixels * oc, pixels: pixels, channels: oc, into: out.storage.pointer + k * pixels * oc, context)
+        let out = context.recycledTensor(compiled.outShape)  // the reorder writes every value
+        let plainOut = DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl)
+        OpenMPThreads.forWork(work) {
+            if compiled.gridReorders.isEmpty, let (reorder, planarMD) = compiled.planarReorder {
+                dnnl.execute(reorder, [(DNNL_ARG_FROM, DNNLMemory(planarMD, sharing: planar, dnnl)), (DNNL_ARG_TO, src)])
+            }
+            dnnl.execute(compiled.primitive, args)
+            dnnl.execute(compiled.outReorder, [(DNNL_ARG_FROM, dst), (DNNL_ARG_TO, plainOut)])
         }
         return [Value(floats: out)]
     }
 
     private func sourceChannels(_ shape: [Int]) -> Int { plan.sourceChannelsLast ? shape[3] : shape[1] }
 
-    /// Quantizes one image into u8 channels-last rows: row i, column j of the padded image is
-    /// source row `rows[i]`, column `cols[j]` (−1: the convolution's zero padding, code zx).
-    private func pack(_ x: UnsafePointer<Float>, shape: [Int], rows: [Int], cols: [Int],
+    /// Quantizes one image into u8 codes (code + offset), planar C×Hp×Wp for a planar source,
+    /// Hp×Wp×C for a channels-last one: padded row i, column j is source row `rows[i]`, column
+    /// `cols[j]` (−1: the convolution's zero padding, code zx). The source's own columns land in
+    /// one run (`middle`, repeated `upsample` times each), quantized in a loop that vectorises;
+    /// the padding columns copy their codes from there.
+    private func pack(_ x: UnsafePointer<Float>, shape: [Int], _ compiled: Compiled,
                       into dst: UnsafeMutablePointer<UInt8>, _ context: ExecutionContext) {
         let q = plan.input
-        let (s, z, lo, hi, offset) = (q.scale, q.zero, q.lo, q.hi, Float(q.offset))
-        let zeroCode = UInt8(Int(z) + q.offset)
+        let zeroCode = UInt8(Int(q.zero) + q.offset)
         let c = sourceChannels(shape)
         let (h, w) = plan.sourceChannelsLast ? (shape[1], shape[2]) : (shape[2], shape[3])
-        let wp = cols.count
-        rows.withUnsafeBufferPointer { rows in
-            cols.withUnsafeBufferPointer { cols in
-                context.parallel(rows.count, minimumPerThread: max(1, 32_768 / max(1, wp * c))) { range in
-                    // One source row's codes, channel-major (planar sources) or as the source.
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: w * c) { codes in
-                        let codes = codes.baseAddress!
-                        var loaded = -1
-                        for i in range {
-                            let out = dst + i * wp * c
-                            let r = rows[i]
-                            if r < 0 { out.update(repeating: zeroCode, count: wp * c); continue }
-                            if r != loaded {
-                                // Rows of a channel are contiguous in both layouts' sources.
-                                let source = plan.sourceChannelsLast ? x + r * w * c : x + r * w
-                                if plan.sourceChannelsLast {
-                                    for k in 0..<(w * c) {
-                                        codes[k] = Self.byte(QuantizationMath.code(source[k], scale: s, zero: z, lo: lo, hi: hi) + offset)
-                                    }
-                                } else {
-                                    for ch in 0..<c {
-                                        let p = source + ch * h * w, o = codes + ch * w
-                                        for k in 0..<w { o[k] = Self.byte(QuantizationMath.code(p[k], scale: s, zero: z, lo: lo, hi: hi) + offset) }
-                                    }
-                                }
-                                loaded = r
-                            }
-                            if plan.sourceChannelsLast {
-                                for j in 0..<wp {
-                                    let sc = cols[j], o = out + j * c
-                                    if sc < 0 { o.update(repeating: zeroCode, count: c) } else { o.update(from: codes + sc * c, count: c) }
-                                }
+        let (hp, wp, m0, up) = (compiled.rows.count, compiled.cols.count, compiled.middle, plan.upsample)
+        // Channels-last: one "channel" of interleaved pixels, C bytes per column.
+        let (planes, unit) = plan.sourceChannelsLast ? (1, c) : (c, 1)
+        compiled.rows.withUnsafeBufferPointer { rows in
+            compiled.cols.withUnsafeBufferPointer { cols in
+                context.parallel(planes * hp, minimumPerThread: max(1, 65_536 / (wp * unit))) { range in
+                    for item in range {
+                        let (plane, i) = (item / hp, item % hp)
+                        let out = dst + (plane * hp + i) * wp * unit
+                        let r = rows[i]
+                        if r < 0 { out.update(repeating: zeroCode, count: wp * unit); continue }
+                        if i > 0, item > range.lowerBound, rows[i - 1] == r {
+                            // Upsampled: the row above, just written, is this one.
+                            out.update(from: out - wp * unit, count: wp * unit)
+                            continue
+                        }
+                        let source = x + (plane * h + r) * w * unit
+                        let middle = out + m0 * unit
+                        if up == 1 {
+                            Self.quantize(source, w * unit, into: middle, q)
+                        } else {
+                            // Codes into the row's end (free until the middle is written), then spread.
+                            let codes = out + (wp - w) * unit
+                            Self.quantize(source, w, into: codes, q)
+                            if up == 2 {
+                                // Each code twice: one 16-bit store of code·257 (vectorises).
+                                let pairs = UnsafeMutableRawPointer(middle)
+                                for k in 0..<w { pairs.storeBytes(of: UInt16(codes[k]) &* 257, toByteOffset: 2 * k, as: UInt16.self) }
                             } else {
-                                for j in 0..<wp {
-                                    let sc = cols[j], o = out + j * c
-                                    if sc < 0 { o.update(repeating: zeroCode, count: c); continue }
-                                    for ch in 0..<c { o[ch] = codes[ch * w + sc] }
+                                for k in 0..<w {
+                                    let b = codes[k]
+                                    for t in 0..<up { middle[k * up + t] = b }
                                 }
                             }
+                        }
+                        for j in 0..<wp where j < m0 || j >= m0 + w * up {
+                            let o = out + j * unit
+                            if cols[j] < 0 { o.update(repeating: zeroCode, count: unit) } else { o.update(from: middle + cols[j] * up * unit, count: unit) }
                         }
                     }
                 }
@@ -199,31 +232,44 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
-    /// An integer-valued float in 0…255 as a byte: adding 1.5·2²³ puts the integer in the low
-    /// mantissa bits. No range check (a checked conversion stops the loop from vectorising).
-    @inline(__always)
-    private static func byte(_ v: Float) -> UInt8 { UInt8(truncatingIfNeeded: (v + 12_582_912).bitPattern) }
-
-    /// Channels-last (Σ + bias)·multiplier → planar dequantized values of the output's codes:
-    /// [Relu], saturate to the code range less the zero point, round half to even (MLAS's order),
-    /// times the output scale (= (code − zy)·sy, as DequantizeLinear gives it).
-    private func requantize(_ y: UnsafePointer<Float>, pixels: Int, channels c: Int, into out: UnsafeMutablePointer<Float>,
-                            _ context: ExecutionContext) {
-        let q = plan.output
-        let (lo, hi, scale) = (plan.relu ? max(q.lo - q.zero, 0) : q.lo - q.zero, q.hi - q.zero, q.scale)
-        let tile = 64
-        let tiles = (pixels + tile - 1) / tile
-        context.parallel(tiles, minimumPerThread: max(1, 32_768 / (tile * c))) { range in
-            for t in range {
-                let p0 = t * tile, p1 = min(p0 + tile, pixels)
-                for ch in 0..<c {
-                    let o = out + ch * pixels
-                    for p in p0..<p1 {
-                        let v = min(max(y[p * c + ch], lo), hi)
-                        o[p] = ((v + 12_582_912) - 12_582_912) * scale
-                    }
+    /// The padding around the codes that the grid reorders wrote (the source's pixels at
+    /// `middle`, each upsampled): reflected or repeated pixels copied from there, the
+    /// convolution's zero padding as code zx.
+    private func fillBorders(_ codes: UnsafeMutablePointer<UInt8>, images n: Int, channels c: Int, _ compiled: Compiled) {
+        let (rows, cols) = (compiled.rows, compiled.cols)
+        let (hp, wp, up) = (rows.count, cols.count, plan.upsample)
+        let (top, left) = (plan.convPads[0] + plan.pads[0], compiled.middle)
+        let (h, w) = ((hp - top - plan.convPads[2] - plan.pads[2]) / up, (wp - left - plan.convPads[3] - plan.pads[3]) / up)
+        let zeroCode = UInt8(Int(plan.input.zero) + plan.input.offset)
+        for k in 0..<n {
+            let image = codes + k * hp * wp * c
+            for i in 0..<hp {
+                let interior = i >= top && i < top + h * up
+                let border = interior ? Array(0..<left) + Array((left + w * up)..<wp) : Array(0..<wp)
+                for j in border {
+                    let o = image + (i * wp + j) * c
+                    if rows[i] < 0 || cols[j] < 0 { o.update(repeating: zeroCode, count: c); continue }
+                    o.update(from: image + ((top + rows[i] * up) * wp + left + cols[j] * up) * c, count: c)
                 }
             }
+        }
+    }
+
+    /// QuantizeLinear's codes of `count` values plus the u8 offset: QuantizationMath.code's
+    /// arithmetic (clamp x/scale to one step beyond the range, round half to even by adding and
+    /// subtracting 1.5·2²³, add the zero point, saturate) spelled with comparisons the compiler
+    /// vectorises; the byte is the low mantissa bits of code + offset + 1.5·2²³.
+    private static func quantize(_ x: UnsafePointer<Float>, _ count: Int, into out: UnsafeMutablePointer<UInt8>, _ q: Activation) {
+        let (s, z, offset) = (q.scale, q.zero, Float(q.offset))
+        let (l1, h1, l2, h2) = (q.lo - z - 1, q.hi - z + 1, q.lo, q.hi)
+        for k in 0..<count {
+            var v = x[k] / s
+            v = v < l1 ? l1 : v
+            v = v > h1 ? h1 : v
+            v = (v + 12_582_912) - 12_582_912 + z
+            v = v < l2 ? l2 : v
+            v = v > h2 ? h2 : v
+            out[k] = UInt8(truncatingIfNeeded: (v + offset + 12_582_912).bitPattern)
         }
     }
 
@@ -259,8 +305,19 @@ final class QuantizedConvKernel: Kernel {
         let pr = DNNLDesc.dims([(oh - 1) * conv.strides[0] + effK[0] - hp, (ow - 1) * conv.strides[1] + effK[1] - wp])
         let attr = DNNLAttributes()
         dnnl_primitive_attr_set_scratchpad_mode(attr.handle, dnnl_scratchpad_mode_user)
-        // One multiplier per output channel (mask bit 1: the channel axis of the destination).
+        // One multiplier per output channel (mask bit 1: the channel axis of the destination),
+        // then MLAS's requantization as post-ops: saturate to the code range less the zero point
+        // (from 0 with Relu), round half to even, and dequantize.
         dnnlCheck(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(outC), 1 << 1, multipliers), "output scales of \(node)")
+        let q = plan.output
+        var postOps: dnnl_post_ops_t?
+        dnnlCheck(dnnl_post_ops_create(&postOps), "post-ops of \(node)")
+        defer { dnnl_post_ops_destroy(postOps) }
+        let floor = plan.relu ? max(q.lo - q.zero, 0) : q.lo - q.zero
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, q.hi - q.zero), "clip post-op")
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, q.scale, 0), "scale post-op")
+        dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
         var status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
@@ -285,7 +342,39 @@ final class QuantizedConvKernel: Kernel {
         }
         let bias = DNNLMemory(biasMD, dnnl)
         self.bias.withUnsafeBytes { bias.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let planarReorder = plan.sourceChannelsLast ? nil : { () -> (DNNLPrimitive, dnnl_memory_desc_t) in
+            let planarMD = DNNLDesc.make([n, c, hp, wp], dnnl_nchw, dnnl_u8)
+            return (dnnl.reorder(from: planarMD, to: srcMD), planarMD)
+        }()
+        let outMD = DNNLDesc.make(outShape, dnnl_nchw)
+        let sourceMD = DNNLDesc.make([n, c, h, w], dnnl_nchw)
+        var gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)] = []
+        if plan.inputOnGrid && !plan.sourceChannelsLast {
+            // code + offset = round(x · (1/scale)) + zero + offset, exact for values on the grid.
+            let reorderAttr = DNNLAttributes()
+            var inverse = 1 / plan.input.scale
+            var zero = Int32(plan.input.zero) + Int32(plan.input.offset)
+            dnnlCheck(dnnl_primitive_attr_set_output_scales(reorderAttr.handle, 1, 0, &inverse), "reorder scale of \(node)")
+            dnnlCheck(dnnl_primitive_attr_set_zero_points(reorderAttr.handle, DNNL_ARG_DST, 1, 0, &zero), "reorder zero point of \(node)")
+            let up = plan.upsample
+            for dy in 0..<up {
+                for dx in 0..<up {
+                    var view = dnnl_memory_desc_t()
+                    let strides = DNNLDesc.dims([hp * wp * c, 1, up * wp * c, up * c])
+                    dnnlCheck(dnnl_memory_desc_init_by_strides(&view, 4, DNNLDesc.dims([n, c, h, w]), dnnl_u8, strides), "view of \(node)")
+                    view.offset0 = Int64(((p[0] + plan.pads[0] + dy) * wp + p[1] + plan.pads[1] + dx) * c)
+                    var from = sourceMD
+                    var pd: dnnl_primitive_desc_t?
+                    dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &from, dnnl.engine, &view, dnnl.engine, reorderAttr.handle),
+                              "quantizing reorder of \(node)")
+                    gridReorders.append((DNNLPrimitive(pd: pd!, name: "quantize \(node)"), view))
+                }
+            }
+        }
         return Compiled(primitive: primitive, srcMD: srcMD, dstMD: dstMD, scratchMD: primitive.md(dnnl_query_scratchpad_md),
-                        weights: weights, bias: bias, rows: rows, cols: cols, outShape: outShape)
+                        outMD: outMD, weights: weights, bias: bias, planarReorder: planarReorder,
+                        gridReorders: gridReorders, sourceMD: sourceMD,
+                        outReorder: dnnl.reorder(from: dstMD, to: outMD), rows: rows, cols: cols,
+                        middle: p[1] + plan.pads[1], outShape: outShape)
     }
 }
