@@ -314,8 +314,20 @@ if os.path.exists(transform_path) and os.path.isdir(reference):
     codes = np.round(y * 256)
     assert np.array_equal(codes / 256, y) and codes.min() >= 0 and codes.max() <= 255
     codes.astype(np.uint8).tofile(os.path.join(out_dir, "arbitrary_transform_integer_convs.u8"))
+    # The style predictor likewise: onnxruntime's default run keeps 17 of its 53 convolutions
+    # float (int8 activations are not fused on x86 by default); with int8 allowed, all 53 are
+    # QLinearConv. Saved as the 100 floats of the style vector.
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.qdqisint8allowed", "1")
+    options.optimized_model_filepath = os.path.join(out_dir, "predict.optimized.tmp")
+    session = ort.InferenceSession(os.path.join(models, "arbitrary_predict.onnx"), options, providers=["CPUExecutionProvider"])
+    optimized = onnx.load(options.optimized_model_filepath)
+    os.remove(options.optimized_model_filepath)
+    assert sum(n.op_type == "QLinearConv" for n in optimized.graph.node) == 53
+    style = np.asarray(Image.open(os.path.join(reference, "style_256.png")).convert("RGB"), np.float32)[None] / 255
+    session.run(None, {"style_image": style})[0].astype("<f4").tofile(os.path.join(out_dir, "arbitrary_predict_integer_convs.f32"))
 else:
-    print(f"skipped the arbitrary transform's integer reference: no {transform_path} or {reference}")
+    print(f"skipped the arbitrary networks' integer references: no {transform_path} or {reference}")
 
 with open(os.path.join(out_dir, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)

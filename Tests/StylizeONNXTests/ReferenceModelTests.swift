@@ -73,9 +73,12 @@ func toNHWC(_ t: Tensor) -> Tensor {
         let expectedVector = try readFloats(referenceFolder.appendingPathComponent("arbitrary_predict_style_vector.f32"), shape: [1, 1, 1, 100])
         let vectorError = maxAbsDifference(vector, expectedVector)
         // The vector is dequantized int8: one step is its output scale (read from the values' grid).
+        // This reference is onnxruntime's default run, with 17 of the 53 convolutions float (see
+        // arbitraryPredictMatchesIntegerOnnxruntime): onnxruntime with all of them integer differs
+        // from it by two steps, as the executor does.
         let step = quantizationStep(expectedVector)
         print("arbitrary_predict: max abs error \(vectorError) (step \(step))")
-        #expect(vectorError <= step * 1.01)
+        #expect(vectorError <= 2 * step * 1.01)
 
         let transform = try ONNXModel(contentsOf: try modelURL("arbitrary_transform.onnx"))
         let content = toNHWC(try ImageIO.load(referenceFolder.appendingPathComponent("content_384.png").path).pixels)
@@ -97,6 +100,20 @@ func toNHWC(_ t: Tensor) -> Tensor {
         // matches the executor bit for bit: see arbitraryTransformMatchesIntegerOnnxruntime.
         // Measured here: max 0.39, mean 0.0252 (one step 0.0039).
         #expect(meanError < 0.03)
+    }
+
+    /// The style predictor against onnxruntime running all 53 convolutions as integer QLinearConv
+    /// (Fixtures/arbitrary_predict_integer_convs.f32): within one quantization step (measured:
+    /// identical).
+    @Test func arbitraryPredictMatchesIntegerOnnxruntime() throws {
+        let predict = try ONNXModel(contentsOf: try modelURL("arbitrary_predict.onnx"))
+        let style = toNHWC(try ImageIO.load(referenceFolder.appendingPathComponent("style_256.png").path).pixels)
+        let vector = try #require(try predict.run(["style_image": style])["mobilenet_conv/Conv/BiasAdd"])
+        let expected = try readFloats(OperatorFixture.folder.appendingPathComponent("arbitrary_predict_integer_convs.f32"), shape: [1, 1, 1, 100])
+        let step = quantizationStep(expected)
+        let error = maxAbsDifference(vector, expected)
+        print("arbitrary_predict vs onnxruntime with integer convolutions: max abs error \(error) (step \(step))")
+        #expect(error <= step + 1e-6)
     }
 
     /// The transform against onnxruntime running all 42 convolutions as integer QLinearConv

@@ -52,29 +52,51 @@ enum QuantizedConvFusion {
             return (c, scales, zeros)
         }
 
+        /// Relu's or Clip's bounds, when constant.
+        func activationBounds(_ k: Int) -> (min: Float, max: Float)? {
+            guard let u = steps[k].kernel as? UnaryKernel else { return nil }
+            if u.op == .relu { return (0, .infinity) }
+            guard u.op == .clip else { return nil }
+            var bounds = (min: u.clipMin, max: u.clipMax)
+            for i in [1, 2] {
+                guard let slot = input(k, i) else { continue }
+                guard let v = constants[slot], v.count == 1, v.type.isFloatCoded else { return nil }
+                if i == 1 { bounds.min = v.tensor.scalars[0] } else { bounds.max = v.tensor.scalars[0] }
+            }
+            return bounds
+        }
         /// Values on a quantization grid: outputs of DequantizeLinear steps and of fused convolutions.
         var grids: [Int: QuantizedConvKernel.Activation] = [:]
         for k in steps.indices { if let q = activationQuantization(k, dequantize: true) { grids[steps[k].outputs[0]] = q } }
 
         for ci in steps.indices {
-            guard let conv = steps[ci].kernel as? ConvKernel, !conv.transposed, conv.group == 1, let convPads = conv.pads,
+            guard let conv = steps[ci].kernel as? ConvKernel, !conv.transposed, let convPads = conv.pads,
                   steps[ci].outputs.count == 1, let wSlot = input(ci, 1), constants[wSlot] != nil else { continue }
             // Weights: int8 codes, symmetric.
             guard let (wv, wScales, wZeros) = codes(wSlot), wv.type == .int8, wv.shape.count == 4, wZeros.allSatisfy({ $0 == 0 }) else { continue }
             let outC = wv.shape[0]
-            // The activation's quantization: DequantizeLinear ← [Transpose] ← QuantizeLinear.
-            guard let d0 = feeding(input(ci, 0), ci), let inQ = activationQuantization(d0, dequantize: true) else { continue }
-            var chain = [ci, d0]
+            // The activation's quantization: DequantizeLinear ← [Transpose] ← QuantizeLinear, or
+            // a value already on a grid (the previous convolution, fused, took the pair).
+            guard var x = input(ci, 0) else { continue }
+            var chain = [ci]
             var sourceChannelsLast = false
-            var qStep = feeding(input(d0, 0), d0)
-            if let t = qStep, let tr = steps[t].kernel as? TransposeKernel, tr.perm == [0, 3, 1, 2] {
-                chain.append(t)
-                sourceChannelsLast = true
-                qStep = feeding(input(t, 0), t)
+            var inQ = grids[x]
+            if let d0 = feeding(x, ci), let q = activationQuantization(d0, dequantize: true), var qStep = feeding(input(d0, 0), d0) {
+                var taken = [ci, d0]
+                let transposed = (steps[qStep].kernel as? TransposeKernel)?.perm == [0, 3, 1, 2]
+                if transposed, let t = feeding(input(qStep, 0), qStep) {
+                    taken.append(qStep)
+                    qStep = t
+                }
+                if activationQuantization(qStep, dequantize: false) == q, let qx = input(qStep, 0) {
+                    chain = taken + [qStep]
+                    sourceChannelsLast = transposed
+                    inQ = q
+                    x = qx
+                }
             }
-            guard let q0 = qStep, let q0Params = activationQuantization(q0, dequantize: false), q0Params == inQ,
-                  var x = input(q0, 0) else { continue }
-            chain.append(q0)
+            guard let inQ else { continue }
+            let q0 = chain.last!
             // Bias: int32 codes with zero points 0 whose scale is the input's times the weights'.
             var bias = [Int32](repeating: 0, count: outC)
             if let bSlot = input(ci, 2) {
@@ -85,13 +107,13 @@ enum QuantizedConvFusion {
                     let expected = inQ.scale * wScales[wScales.count == 1 ? 0 : c]
                     return abs(bScales[bScales.count == 1 ? 0 : c] - expected) <= 1e-6 * expected
                 }
-                guard consistent, b.allSatisfy({ abs($0) < 1 << 30 }) else { continue }
+                guard consistent else { continue }
                 bias = b.map { Int32($0) }
             }
             // Before the quantization: Pad, and a nearest upsampling before that.
             var plan = QuantizedConvKernel.Plan(input: inQ, sourceChannelsLast: sourceChannelsLast)
             var reader = q0
-            if let p = feeding(x, reader), let pad = steps[p].kernel as? PadKernel, pad.mode != .constant,
+            if chain.count > 1, let p = feeding(x, reader), let pad = steps[p].kernel as? PadKernel, pad.mode != .constant,
                let pads = pad.attributePads ?? input(p, 1).flatMap({ constants[$0] }).flatMap({ try? $0.integers("pads") }),
                input(p, 3) == nil, pads.count == 8, pads.allSatisfy({ $0 >= 0 }), let px = input(p, 0) {
                 // H and W are axes 2, 3 (NCHW) or 1, 2 (NHWC); nothing else may be padded.
@@ -104,7 +126,7 @@ enum QuantizedConvFusion {
                     x = px; reader = p
                 }
             }
-            if !sourceChannelsLast, let r = feeding(x, reader), let resize = steps[r].kernel as? ResizeKernel, resize.mode == .nearest,
+            if chain.count > 1, !sourceChannelsLast, let r = feeding(x, reader), let resize = steps[r].kernel as? ResizeKernel, resize.mode == .nearest,
                resize.coordinates == .asymmetric, resize.nearest == .floor, let rx = input(r, 0) {
                 let scales = resize.legacyUpsample ? (resize.attributeScales ?? constant(input(r, 1))) : constant(input(r, 2))
                 let sizes = resize.legacyUpsample ? nil : input(r, 3)
@@ -115,10 +137,17 @@ enum QuantizedConvFusion {
                     x = rx
                 }
             }
-            // After: [Relu] → QuantizeLinear → DequantizeLinear.
+            // A bare QuantizeLinear → DequantizeLinear of an off-grid value (after an Add) is left
+            // to PointwiseFusion, which quantizes in the pass that computes the value; the
+            // convolution then reads the dequantized grid values.
+            if chain.count == 3, !sourceChannelsLast, grids[x] != inQ, let dequantized = input(ci, 0), grids[dequantized] == inQ {
+                chain = [ci]
+                x = dequantized
+            }
+            // After: [Relu | Clip with constant bounds (ReLU6)] → QuantizeLinear → DequantizeLinear.
             var y = steps[ci].outputs[0]
-            if let r = only(y), (steps[r].kernel as? UnaryKernel)?.op == .relu, input(r, 0) == y {
-                plan.relu = true
+            if let r = only(y), input(r, 0) == y, let bounds = activationBounds(r) {
+                plan.clip = bounds
                 chain.append(r)
                 y = steps[r].outputs[0]
             }
@@ -138,6 +167,17 @@ enum QuantizedConvFusion {
             replacements[chain.max()!] = Graph.Step(op: "QuantizedConv", name: steps[ci].name, inputs: [x],
                                                    outputs: steps[d1].outputs, kernel: kernel)
         }
-        return StepLinks.splice(steps, replacements, used: used)
+        let result = StepLinks.splice(steps, replacements, used: used)
+        // Convolutions whose every reader is a quantized convolution reading its grid hand their
+        // output on channels-last.
+        let readers = StepLinks(result).consumers
+        for step in result {
+            guard let kernel = step.kernel as? QuantizedConvKernel, !keep.contains(step.outputs[0]),
+                  let r = readers[step.outputs[0]] else { continue }
+            kernel.channelsLastOutput = r.allSatisfy { k in
+                (result[k].kernel as? QuantizedConvKernel).map { $0.plan.inputOnGrid && !$0.plan.sourceChannelsLast } ?? false
+            }
+        }
+        return result
     }
 }

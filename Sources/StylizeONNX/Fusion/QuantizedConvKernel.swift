@@ -39,7 +39,8 @@ final class QuantizedConvKernel: Kernel {
         var pads = [0, 0, 0, 0]
         /// The convolution's own zero padding: top, left, bottom, right.
         var convPads = [0, 0, 0, 0]
-        var relu = false
+        /// Relu (0, ∞) or Clip's bounds on the convolution's output, before quantizing.
+        var clip: (min: Float, max: Float) = (-.infinity, .infinity)
         var output = Activation(scale: 1, zero: 0, signed: true)
         /// The (planar) source already lies on the input's grid (the previous quantized step
         /// dequantized with the same scale and zero point), so its codes are exactly
@@ -63,6 +64,10 @@ final class QuantizedConvKernel: Kernel {
     let plan: Plan
     let conv: ConvKernel
     let node: String
+    /// Hand the output on channels-last (`Value.channelsLast`), as the convolution writes it:
+    /// set at load when every reader is a quantized convolution that reads it so (no reorder to
+    /// planar and back between them).
+    var channelsLastOutput = false
     /// OIHW int8 codes.
     private let weights: [Int8]
     private let weightShape: [Int]
@@ -79,10 +84,12 @@ final class QuantizedConvKernel: Kernel {
         self.weights = weights
         self.weightShape = weightShape
         let outC = weightShape[0], perChannel = weights.count / outC
-        let shift = Int32(plan.input.offset) + Int32(plan.input.zero)
+        let shift = Int64(plan.input.offset) + Int64(plan.input.zero)
         self.bias = (0..<outC).map { c in
-            let sum = weights[c * perChannel..<(c + 1) * perChannel].reduce(Int32(0)) { $0 + Int32($1) }
-            return bias[c] - shift * sum
+            let sum = weights[c * perChannel..<(c + 1) * perChannel].reduce(Int64(0)) { $0 + Int64($1) }
+            // Saturated: TensorFlow Lite writes ±(2³¹ − 1) for channels whose weight scale is
+            // ~1e-20 (dead ones); their sums times the multiplier round to 0 either way.
+            return Int32(clamping: Int64(bias[c]) - shift * sum)
         }
         multipliers = (0..<outC).map { c in
             plan.input.scale * weightScales[weightScales.count == 1 ? 0 : c] / plan.output.scale
@@ -121,18 +128,23 @@ final class QuantizedConvKernel: Kernel {
     private var cache: [[Int]: Compiled] = [:]
 
     func run(_ inputs: KernelInputs, _ context: ExecutionContext) throws(ONNXError) -> [Value] {
-        let x = try inputs.floatTensor(0)
-        guard x.shape.count == 4 else { throw .shapeMismatch("Conv '\(node)': 4-D input expected, got \(x.shape)") }
+        let xv = try inputs.required(0)
+        guard xv.type.isFloatCoded, xv.shape.count == 4 else { throw .shapeMismatch("Conv '\(node)': 4-D input expected, got \(xv.shape)") }
+        // Another quantized convolution's channels-last output goes to the grid reorders as it is.
+        var channelsLastSource: TensorStorage? = nil
+        if case let .channelsLast(storage) = xv.storage, plan.inputOnGrid, !plan.sourceChannelsLast { channelsLastSource = storage }
+        let shape = xv.shape
+        let key = shape + [channelsLastSource == nil ? 0 : 1]
         let compiled: Compiled
-        if let c = cache[x.shape] {
+        if let c = cache[key] {
             compiled = c
         } else {
-            compiled = try compile(x.shape, context)
+            compiled = try compile(shape, channelsLastSource: channelsLastSource != nil, context)
             if cache.count > 8 { cache.removeAll() }  // many sizes in a row: keep memory bounded
-            cache[x.shape] = compiled
+            cache[key] = compiled
         }
         let dnnl = context.dnnl
-        let (n, c) = (x.shape[0], sourceChannels(x.shape))
+        let (n, c) = (shape[0], sourceChannels(shape))
         let padded = compiled.rows.count * compiled.cols.count * c
         let srcBuffer = context.scratch("qconv.src", DNNLDesc.size(compiled.srcMD))
         let src = DNNLMemory(compiled.srcMD, sharing: srcBuffer, dnnl)
@@ -142,12 +154,13 @@ final class QuantizedConvKernel: Kernel {
         // Planar sources are quantized planar, then reordered; a channels-last one in place.
         let planar = compiled.planarReorder.map { _ in context.scratch("qconv.planar", n * padded) } ?? srcBuffer
         if compiled.gridReorders.isEmpty {
+            let x = xv.tensor
             let codes = planar.pointer.bindMemory(to: UInt8.self, capacity: n * padded)
             for k in 0..<n {
-                pack(x.storage.pointer + k * x.count / n, shape: x.shape, compiled, into: codes + k * padded, context)
+                pack(x.storage.pointer + k * x.count / n, shape: shape, compiled, into: codes + k * padded, context)
             }
         } else {
-            let source = DNNLMemory(wrapping: x.storage, compiled.sourceMD, dnnl)
+            let source = DNNLMemory(wrapping: channelsLastSource ?? xv.tensor.storage, compiled.sourceMD, dnnl)
             OpenMPThreads.forWork(work) {
                 for (reorder, view) in compiled.gridReorders {
                     dnnl.execute(reorder, [(DNNL_ARG_FROM, source), (DNNL_ARG_TO, DNNLMemory(view, sharing: srcBuffer, dnnl))])
@@ -155,23 +168,28 @@ final class QuantizedConvKernel: Kernel {
             }
             fillBorders(srcBuffer.pointer.bindMemory(to: UInt8.self, capacity: n * padded), images: n, channels: c, compiled)
         }
-        let dst = DNNLMemory(compiled.dstMD, sharing: context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD)), dnnl)
+        // Channels-last output: the convolution writes it; planar: a reorder from scratch.
+        let outStorage = channelsLastOutput ? context.recycledStorage(compiled.outShape.reduce(1, *)) : nil
+        let dst = outStorage.map { DNNLMemory(wrapping: $0, compiled.dstMD, dnnl) }
+            ?? DNNLMemory(compiled.dstMD, sharing: context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD)), dnnl)
         var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, compiled.weights),
                                            (DNNL_ARG_BIAS, compiled.bias), (DNNL_ARG_DST, dst)]
         let scratchBytes = DNNLDesc.size(compiled.scratchMD)
         if scratchBytes > 0 {
             args.append((DNNL_ARG_SCRATCHPAD, DNNLMemory(compiled.scratchMD, sharing: context.scratch("conv.scratchpad", scratchBytes), dnnl)))
         }
-        let out = context.recycledTensor(compiled.outShape)  // the reorder writes every value
-        let plainOut = DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl)
+        let out = outStorage == nil ? context.recycledTensor(compiled.outShape) : nil  // the reorder writes every value
         OpenMPThreads.forWork(work) {
             if compiled.gridReorders.isEmpty, let (reorder, planarMD) = compiled.planarReorder {
                 dnnl.execute(reorder, [(DNNL_ARG_FROM, DNNLMemory(planarMD, sharing: planar, dnnl)), (DNNL_ARG_TO, src)])
             }
             dnnl.execute(compiled.primitive, args)
-            dnnl.execute(compiled.outReorder, [(DNNL_ARG_FROM, dst), (DNNL_ARG_TO, plainOut)])
+            if let out {
+                dnnl.execute(compiled.outReorder, [(DNNL_ARG_FROM, dst), (DNNL_ARG_TO, DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl))])
+            }
         }
-        return [Value(floats: out)]
+        if let outStorage { return [Value(channelsLast: outStorage, shape: compiled.outShape)] }
+        return [Value(floats: out!)]
     }
 
     private func sourceChannels(_ shape: [Int]) -> Int { plan.sourceChannelsLast ? shape[3] : shape[1] }
@@ -273,11 +291,12 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
-    private func compile(_ xs: [Int], _ context: ExecutionContext) throws(ONNXError) -> Compiled {
+    private func compile(_ xs: [Int], channelsLastSource: Bool, _ context: ExecutionContext) throws(ONNXError) -> Compiled {
         let (n, c) = (xs[0], sourceChannels(xs))
         let (h, w) = plan.sourceChannelsLast ? (xs[1], xs[2]) : (xs[2], xs[3])
         let (outC, kh, kw) = (weightShape[0], weightShape[2], weightShape[3])
-        guard c == weightShape[1], h > 0, w > 0 else {
+        let group = conv.group
+        guard c == weightShape[1] * group, outC % group == 0, h > 0, w > 0 else {
             throw .shapeMismatch("Conv '\(node)': input \(xs) does not fit weights \(weightShape)")
         }
         if let k = conv.kernelShape, k != [kh, kw] { throw .shapeMismatch("Conv '\(node)': kernel_shape \(k) but weights \(weightShape)") }
@@ -298,7 +317,9 @@ final class QuantizedConvKernel: Kernel {
         let dnnl = context.dnnl
         var srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
         var dstMD = DNNLDesc.make(outShape, dnnl_nhwc, dnnl_f32)
-        var wAny = DNNLDesc.make(weightShape, dnnl_format_tag_any, dnnl_s8)
+        // Grouped (depthwise) weights: [G, O/G, I/G, kh, kw] for oneDNN, the same bytes as ONNX's OIHW.
+        let wDims = group == 1 ? weightShape : [group, outC / group, weightShape[1], kh, kw]
+        var wAny = DNNLDesc.make(wDims, dnnl_format_tag_any, dnnl_s8)
         var biasMD = DNNLDesc.make([outC], dnnl_x, dnnl_s32)
         let s = DNNLDesc.dims(conv.strides), d = DNNLDesc.dims(conv.dilations.map { $0 - 1 })
         let pl = DNNLDesc.dims([0, 0])
@@ -307,14 +328,15 @@ final class QuantizedConvKernel: Kernel {
         dnnl_primitive_attr_set_scratchpad_mode(attr.handle, dnnl_scratchpad_mode_user)
         // One multiplier per output channel (mask bit 1: the channel axis of the destination),
         // then MLAS's requantization as post-ops: saturate to the code range less the zero point
-        // (from 0 with Relu), round half to even, and dequantize.
+        // (within Relu's or Clip's bounds over the output scale), round half to even, and
+        // dequantize.
         dnnlCheck(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(outC), 1 << 1, multipliers), "output scales of \(node)")
         let q = plan.output
         var postOps: dnnl_post_ops_t?
         dnnlCheck(dnnl_post_ops_create(&postOps), "post-ops of \(node)")
         defer { dnnl_post_ops_destroy(postOps) }
-        let floor = plan.relu ? max(q.lo - q.zero, 0) : q.lo - q.zero
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, q.hi - q.zero), "clip post-op")
+        let floor = max(q.lo - q.zero, plan.clip.min / q.scale), ceiling = min(q.hi - q.zero, plan.clip.max / q.scale)
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, ceiling), "clip post-op")
         dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
         dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, q.scale, 0), "scale post-op")
         dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
@@ -337,7 +359,7 @@ final class QuantizedConvKernel: Kernel {
         self.weights.withUnsafeBufferPointer { codes in
             let plain = DNNLBuffer(byteCount: codes.count)
             plain.pointer.copyMemory(from: codes.baseAddress!, byteCount: codes.count)
-            let plainW = DNNLMemory(DNNLDesc.make(weightShape, dnnl_oihw, dnnl_s8), sharing: plain, dnnl)
+            let plainW = DNNLMemory(DNNLDesc.make(wDims, group == 1 ? dnnl_oihw : dnnl_goihw, dnnl_s8), sharing: plain, dnnl)
             dnnl.execute(dnnl.reorder(from: plainW.desc, to: weights.desc), [(DNNL_ARG_FROM, plainW), (DNNL_ARG_TO, weights)])
         }
         let bias = DNNLMemory(biasMD, dnnl)
@@ -347,7 +369,7 @@ final class QuantizedConvKernel: Kernel {
             return (dnnl.reorder(from: planarMD, to: srcMD), planarMD)
         }()
         let outMD = DNNLDesc.make(outShape, dnnl_nchw)
-        let sourceMD = DNNLDesc.make([n, c, h, w], dnnl_nchw)
+        let sourceMD = DNNLDesc.make([n, c, h, w], channelsLastSource ? dnnl_nhwc : dnnl_nchw)
         var gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)] = []
         if plan.inputOnGrid && !plan.sourceChannelsLast {
             // code + offset = round(x · (1/scale)) + zero + offset, exact for values on the grid.
