@@ -134,12 +134,22 @@ final class QuantizedConvKernel: Kernel {
         var channelsLastSource: TensorStorage? = nil
         if case let .channelsLast(storage) = xv.storage, plan.inputOnGrid, !plan.sourceChannelsLast { channelsLastSource = storage }
         let shape = xv.shape
+        // Multiply-adds, as ConvKernel counts them, over the four that VNNI does at once; the
+        // reorders around the convolution are memory passes of the same small size. Small ones
+        // run on one OpenMP thread, and are compiled so too: oneDNN fixes a primitive's thread
+        // count when it is created, and a two-thread primitive waits for a second thread that a
+        // busy machine may not schedule for milliseconds (the predictor took 0.7 s instead of
+        // 5 ms that way).
+        let pixels = shape[0] * (plan.sourceChannelsLast ? shape[1] * shape[2] : shape[2] * shape[3])
+        let work = pixels * plan.upsample * plan.upsample * weights.count / (conv.strides[0] * conv.strides[1]) / 4
         let key = shape + [channelsLastSource == nil ? 0 : 1]
         let compiled: Compiled
         if let c = cache[key] {
             compiled = c
         } else {
-            compiled = try compile(shape, channelsLastSource: channelsLastSource != nil, context)
+            compiled = try OpenMPThreads.forWork(work) { () throws(ONNXError) -> Compiled in
+                try compile(shape, channelsLastSource: channelsLastSource != nil, context)
+            }
             if cache.count > 8 { cache.removeAll() }  // many sizes in a row: keep memory bounded
             cache[key] = compiled
         }
@@ -148,9 +158,6 @@ final class QuantizedConvKernel: Kernel {
         let padded = compiled.rows.count * compiled.cols.count * c
         let srcBuffer = context.scratch("qconv.src", DNNLDesc.size(compiled.srcMD))
         let src = DNNLMemory(compiled.srcMD, sharing: srcBuffer, dnnl)
-        // Multiply-adds, as ConvKernel counts them, over the four that VNNI does at once; the
-        // reorders around it are memory passes of the same small size.
-        let work = compiled.outShape.reduce(1, *) * weights.count / weightShape[0] / 4
         // Planar sources are quantized planar, then reordered; a channels-last one in place.
         let planar = compiled.planarReorder.map { _ in context.scratch("qconv.planar", n * padded) } ?? srcBuffer
         if compiled.gridReorders.isEmpty {
