@@ -314,6 +314,19 @@ if os.path.exists(transform_path) and os.path.isdir(reference):
     codes = np.round(y * 256)
     assert np.array_equal(codes / 256, y) and codes.min() >= 0 and codes.max() <= 255
     codes.astype(np.uint8).tofile(os.path.join(out_dir, "arbitrary_transform_integer_convs.u8"))
+    # The same at another size, as fully convolutional (the picture's dimensions made symbolic):
+    # the 96×64 reference picture, for ONNXModel's anyPictureSize.
+    for value in (g.input[0], g.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        dims[1].dim_param, dims[2].dim_param = "h", "w"
+    del g.value_info[:]
+    session = ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    os.remove(options.optimized_model_filepath)
+    small = np.asarray(Image.open(os.path.join(reference, "content_96x64.png")).convert("RGB"), np.float32)[None] / 255
+    y = session.run(None, {"content_image": small, "mobilenet_conv/Conv/BiasAdd": vector})[0]
+    codes = np.round(y * 256)
+    assert y.shape == (1, 64, 96, 3) and np.array_equal(codes / 256, y)
+    codes.astype(np.uint8).tofile(os.path.join(out_dir, "arbitrary_transform_integer_convs_96x64.u8"))
     # The style predictor likewise: onnxruntime's default run keeps 17 of its 53 convolutions
     # float (int8 activations are not fused on x86 by default); with int8 allowed, all 53 are
     # QLinearConv. Saved as the 100 floats of the style vector.

@@ -7,15 +7,15 @@ import StylizeTensor
 /// downsample by 4 and pad by reflection inside, which needs a few pixels to reflect.
 public let fastStyleMinimumSide = 32
 
-/// Reads an ONNX file, with errors that name it.
-func loadNetwork(_ path: String) throws(FastStyleError) -> ONNXModel {
+/// Reads an ONNX file, with errors that name it (`anyPictureSize` as for `ONNXModel`).
+func loadNetwork(_ path: String, anyPictureSize: Bool = false) throws(FastStyleError) -> ONNXModel {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw .model(file: path, .io(path: path, "no such file"))
     }
     guard !isDirectory.boolValue else { throw .model(file: path, .io(path: path, "is a folder, not an ONNX file")) }
     do {
-        return try ONNXModel(contentsOf: URL(fileURLWithPath: path))
+        return try ONNXModel(contentsOf: URL(fileURLWithPath: path), anyPictureSize: anyPictureSize)
     } catch {
         throw .model(file: path, error)
     }

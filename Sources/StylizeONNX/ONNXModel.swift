@@ -29,18 +29,25 @@ public final class ONNXModel: @unchecked Sendable {
     static let supportedOpsets = 7...21
 
     /// Reads, validates and prepares the model in `url`.
-    public convenience init(contentsOf url: URL) throws(ONNXError) {
+    ///
+    /// - Parameter anyPictureSize: treat the height and width of picture inputs and outputs
+    ///   (4-D, NCHW or NHWC with at most 4 channels, at least 8 pixels each way) as free: for fully convolutional networks
+    ///   whose file nevertheless fixes one size, as TensorFlow Lite conversions do (the int8
+    ///   arbitrary-style transform declares 384×384). `inputs` and `outputs` then show those
+    ///   dimensions as `nil`, and `run` accepts any size there.
+    public convenience init(contentsOf url: URL, anyPictureSize: Bool = false) throws(ONNXError) {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw .io(path: url.path, "cannot read: \(error.localizedDescription)")
         }
-        try self.init(serialized: data)
+        try self.init(serialized: data, anyPictureSize: anyPictureSize)
     }
 
-    /// Reads, validates and prepares a model from its protobuf bytes.
-    public init(serialized data: Data) throws(ONNXError) {
+    /// Reads, validates and prepares a model from its protobuf bytes (`anyPictureSize` as for
+    /// `init(contentsOf:anyPictureSize:)`).
+    public init(serialized data: Data, anyPictureSize: Bool = false) throws(ONNXError) {
         let model: Onnx_ModelProto
         do {
             model = try Onnx_ModelProto(serializedBytes: data)
@@ -59,8 +66,24 @@ public final class ONNXModel: @unchecked Sendable {
         context = ExecutionContext()
         graph = try Graph(model.graph, context: context)
         let initializers = Set(model.graph.initializer.map(\.name))
-        inputs = model.graph.input.filter { !initializers.contains($0.name) }.map(Self.info)
-        outputs = model.graph.output.map(Self.info)
+        let picture = anyPictureSize ? Self.freeingPictureSize : { $0 }
+        inputs = model.graph.input.filter { !initializers.contains($0.name) }.map(Self.info).map(picture)
+        outputs = model.graph.output.map(Self.info).map(picture)
+    }
+
+    /// `v` with the height and width made symbolic if it is a picture: [N, H, W, C] or
+    /// [N, C, H, W] with C of 1 to 4 and H, W of at least 8 (a [1, 1, 1, 100] vector is not one).
+    private static func freeingPictureSize(_ v: ValueInfo) -> ValueInfo {
+        guard v.shape.count == 4 else { return v }
+        func channels(_ d: Int?) -> Bool { d.map { (1...4).contains($0) } ?? false }
+        func spatial(_ d: Int?) -> Bool { d.map { $0 >= 8 } ?? true }
+        var shape = v.shape
+        if channels(shape[3]), spatial(shape[1]), spatial(shape[2]) {
+            shape[1] = nil; shape[2] = nil
+        } else if channels(shape[1]), spatial(shape[2]), spatial(shape[3]) {
+            shape[2] = nil; shape[3] = nil
+        }
+        return ValueInfo(name: v.name, shape: shape)
     }
 
     private static func info(_ v: Onnx_ValueInfoProto) -> ValueInfo {

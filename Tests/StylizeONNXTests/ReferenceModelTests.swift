@@ -135,6 +135,31 @@ func toNHWC(_ t: Tensor) -> Tensor {
         #expect(error <= 1.0 / 256 + 1e-6)
     }
 
+    /// The transform's declared 384×384 input relaxed (`anyPictureSize`): a 96×64 picture runs,
+    /// and matches onnxruntime run with symbolic dimensions and integer convolutions
+    /// (Fixtures/arbitrary_transform_integer_convs_96x64.u8) within one step (measured: identical).
+    /// Without the option the size is refused.
+    @Test func arbitraryTransformRunsAtAnyPictureSize() throws {
+        let url = try modelURL("arbitrary_transform.onnx")
+        let content = toNHWC(try ImageIO.load(referenceFolder.appendingPathComponent("content_96x64.png").path).pixels)
+        let vector = try readFloats(referenceFolder.appendingPathComponent("arbitrary_predict_style_vector.f32"), shape: [1, 1, 1, 100])
+        let feeds = ["content_image": content, "mobilenet_conv/Conv/BiasAdd": vector]
+        let fixed = try ONNXModel(contentsOf: url)
+        #expect(fixed.inputs.first { $0.name == "content_image" }?.shape == [1, 384, 384, 3])
+        #expect(throws: ONNXError.self) { try fixed.run(feeds) }
+        let free = try ONNXModel(contentsOf: url, anyPictureSize: true)
+        #expect(free.inputs.first { $0.name == "content_image" }?.shape == [1, nil, nil, 3])
+        #expect(free.inputs.first { $0.name != "content_image" }?.shape == [1, 1, 1, 100])
+        #expect(free.outputs.first?.shape == [1, nil, nil, 3])
+        let y = try #require(try free.run(feeds)["transformer/expand/conv3/conv/Sigmoid"])
+        #expect(y.shape == [1, 64, 96, 3])
+        let codes = try Data(contentsOf: OperatorFixture.folder.appendingPathComponent("arbitrary_transform_integer_convs_96x64.u8"))
+        let expected = Tensor(shape: [1, 64, 96, 3], scalars: codes.map { Float($0) / 256 })
+        let error = maxAbsDifference(y, expected)
+        print("arbitrary_transform at 96×64 vs onnxruntime (symbolic dimensions, integer convolutions): max abs error \(error)")
+        #expect(error <= 1.0 / 256 + 1e-6)
+    }
+
     /// The fused int8 chains (PointwiseFusion: quantize/dequantize pairs, instance-norm arithmetic
     /// and pooling in one pass each) compute what the operators do one by one: elementwise results
     /// are bit-identical, and only the pools' sums run in another order (double instead of float),
