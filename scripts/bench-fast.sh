@@ -6,9 +6,9 @@
 #   bash scripts/bench-fast.sh [CASES...]
 #
 # A case is MODEL@WxH; default: multistyle26 at 512x384, 1024x768 and 2048x1536,
-# arbitrary_transform at 384x384 (the anchor's size), 1024x768 and 2048x1536 (full resolution:
-# Stylize in 384² tiles, onnxruntime on the whole graph with symbolic input dims), and
-# arbitrary_predict at 256x256.
+# arbitrary_transform at 384x384 (the anchor's size), 1024x768 and 2048x1536 (full resolution,
+# both on the whole picture: Stylize with the declared 384×384 relaxed, onnxruntime with symbolic
+# input dims), and arbitrary_predict at 256x256.
 # Env: THREADS (default 2), ROUNDS (alternations, default 3), RUNS (timed runs per process after a
 # warm-up, default 5), ANCHORS (virtual environment with onnxruntime, default
 # ~/.cache/stylize/fast-anchors; created if missing), SCRATCH (SwiftPM build folder, default .build).

@@ -7,8 +7,9 @@
 // Prints one JSON line: median seconds of --runs runs after one warm-up (loading excluded), and
 // the process's peak resident memory in MiB. The network runs through the executor as the
 // library's callers see it: ONNXModel.run for the file's own input size, and for the arbitrary
-// transform at another size the library's full-resolution path (ArbitraryStyleNetwork, which tiles
-// where the file fixes its input size).
+// transform at another size the library's full-resolution path (ArbitraryStyleNetwork, which runs
+// the whole picture with the file's fixed input size relaxed; "path" says so, or names the tiles
+// where a network is tiled).
 // Threads: oneDNN's OpenMP pool; scripts/bench-fast.sh sets OMP_NUM_THREADS (--threads is only
 // reported).
 import Foundation
