@@ -62,7 +62,10 @@ struct MultiScaleTests {
         var o = StyleTransferOptions()
         o.imageSize = 96
         o.scales = [48, 96]
-        o.scaleIterations = [20, 6]
+        // Ten at the finer scale: the fresh L-BFGS there takes a few iterations to settle, and at 6
+        // the end depended on summation order (the Gram backward on OpenBLAS: style ÷5 or more;
+        // on oneDNN: ÷3.8; at 10 iterations ÷11).
+        o.scaleIterations = [20, 10]
         o.saveEvery = 5
         let content = try loadReferenceImage("content"), style = try loadReferenceImage("style")
         let transfer = try StyleTransfer(weights: sharedWeightsOrThrow(), options: o)
@@ -71,11 +74,11 @@ struct MultiScaleTests {
         let result = try transfer.run(content: content, styles: [style], progress: { reports.append($0) },
                                       snapshot: { i, image in snapshots.append((i, image.width)) })
         #expect(result.width == 96 && result.height == 72)
-        #expect(reports.map(\.scale) == Array(repeating: 1, count: 20) + Array(repeating: 2, count: 6))
+        #expect(reports.map(\.scale) == Array(repeating: 1, count: 20) + Array(repeating: 2, count: 10))
         #expect(reports.allSatisfy { $0.scales == 2 })
-        #expect(reports.map(\.size) == Array(repeating: 48, count: 20) + Array(repeating: 96, count: 6))
-        #expect(reports.map(\.iteration) == Array(1...20) + Array(1...6))
-        #expect(reports.map(\.iterations) == Array(repeating: 20, count: 20) + Array(repeating: 6, count: 6))
+        #expect(reports.map(\.size) == Array(repeating: 48, count: 20) + Array(repeating: 96, count: 10))
+        #expect(reports.map(\.iteration) == Array(1...20) + Array(1...10))
+        #expect(reports.map(\.iterations) == Array(repeating: 20, count: 20) + Array(repeating: 10, count: 10))
         let fractions = reports.map(\.fractionDone)
         #expect(zip(fractions, fractions.dropFirst()).allSatisfy { $0 < $1 } && abs(fractions.last! - 1) < 1e-9)
         // Iterations are counted across scales; snapshots are at their scale's size.
