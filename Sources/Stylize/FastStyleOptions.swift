@@ -9,6 +9,12 @@ public struct FastStyleOptions: Sendable, Equatable {
     /// `ColorPreservation.originalColors`).
     public var preserveColor = false
 
+    /// Photos above this many pixels are shrunk to it unless the caller picks a size: the
+    /// networks' activations cost about 440 bytes per pixel (multistyle26: 1388 MiB at
+    /// 2048×1536), so 16 megapixels need about 7 GB and a 48-megapixel camera picture would need
+    /// 21 GB.
+    public static let fullResolutionPixelLimit = 16_000_000
+
     public init(strength: Float = 1, preserveColor: Bool = false) {
         self.strength = strength
         self.preserveColor = preserveColor

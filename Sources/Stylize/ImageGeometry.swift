@@ -30,6 +30,20 @@ extension Image {
         return Image(pixels: out)
     }
 
+    /// The image shrunk, keeping its proportions, to the largest size with at most `maxPixels`
+    /// pixels (itself when it has no more than that).
+    public func fitted(maxPixels: Int) -> Image {
+        guard width * height > maxPixels else { return self }
+        let longer = max(width, height)
+        var side = Int((Double(longer) * (Double(maxPixels) / Double(width * height)).squareRoot()).rounded(.up))
+        while side > 1 {
+            let (w, h) = scaledDimensions(width: width, height: height, longerSide: side)
+            if w * h <= maxPixels { break }
+            side -= 1
+        }
+        return resized(longerSide: side)
+    }
+
     /// The image padded by reflection up to the next multiples of `multiple` in each direction.
     public func reflectPadded(toMultipleOf multiple: Int) -> Image {
         let round = { (n: Int) in (n + multiple - 1) / multiple * multiple }

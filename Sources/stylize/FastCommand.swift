@@ -123,7 +123,7 @@ struct FastCommand: ParsableCommand {
         let progress = !quiet && isatty(STDERR_FILENO) != 0
         if contactSheet {
             let network = try model.map { try MultiStyleNetwork(path: $0) } ?? MultiStyleNetwork.cached()
-            let photo = try fitted(ImageIO.load(input), longerSide: size ?? 256)
+            let photo = try fitted(ImageIO.load(input), longerSide: size ?? 256, name: input)
             let sheet = try ContactSheet.make(photo: photo, network: network, options: options) { done, total in
                 if progress { FileHandle.standardError.write("\r\u{1B}[Kstyle \(done)/\(total)".data(using: .utf8)!) }
             }
@@ -135,7 +135,7 @@ struct FastCommand: ParsableCommand {
         let stylize = try network()
         guard isFolder(input) else {
             let start = Date()
-            let photo = try fitted(ImageIO.load(input), longerSide: size)
+            let photo = try fitted(ImageIO.load(input), longerSide: size, name: input)
             let result = options.finish(try stylize(photo), photo: photo)
             try ImageIO.save(result, to: output, jpegQuality: quality)
             if progress { note("wrote \(output) (\(result.width)×\(result.height), \(String(format: "%.2f", Date().timeIntervalSince(start))) s)") }
@@ -149,7 +149,7 @@ struct FastCommand: ParsableCommand {
             let target = (output as NSString).appendingPathComponent(name)
             let start = Date()
             do {
-                let photo = try fitted(ImageIO.load(source), longerSide: size)
+                let photo = try fitted(ImageIO.load(source), longerSide: size, name: source)
                 let result = options.finish(try stylize(photo), photo: photo)
                 try ImageIO.save(result, to: target, jpegQuality: quality)
                 if progress { note("\(source) → \(target) (\(result.width)×\(result.height), \(String(format: "%.2f", Date().timeIntervalSince(start))) s)") }
@@ -182,9 +182,20 @@ struct FastCommand: ParsableCommand {
         }
     }
 
-    /// `image` scaled down so that its longer side is at most `longerSide` (never up).
-    func fitted(_ image: Image, longerSide: Int?) -> Image {
-        guard let longerSide, max(image.width, image.height) > longerSide else { return image }
+    /// `image` scaled down so that its longer side is at most `longerSide` (never up); without a
+    /// size, to `FastStyleOptions.fullResolutionPixelLimit`, saying so, since a camera picture at
+    /// full resolution would exhaust the memory.
+    func fitted(_ image: Image, longerSide: Int?, name: String) -> Image {
+        guard let longerSide else {
+            let limit = FastStyleOptions.fullResolutionPixelLimit
+            guard image.width * image.height > limit else { return image }
+            let fitted = image.fitted(maxPixels: limit)
+            if !quiet {
+                note("\(name): \(image.width)×\(image.height) is above the \(limit / 1_000_000)-megapixel limit of full resolution; stylizing it at \(fitted.width)×\(fitted.height) (--size picks another size)")
+            }
+            return fitted
+        }
+        guard max(image.width, image.height) > longerSide else { return image }
         return image.resized(longerSide: longerSide)
     }
 

@@ -99,6 +99,17 @@ struct FastStyleOptionsTests {
         #expect(throws: FastStyleError.self) { try FastStyleOptions(strength: .nan).validate() }
     }
 
+    @Test("a photo above the pixel limit is shrunk to the largest size within it, proportions kept")
+    func fittedToPixelLimit() {
+        let photo = testPicture(width: 300, height: 200)
+        #expect(photo.fitted(maxPixels: 60_000).pixels.scalars == photo.pixels.scalars)
+        let small = photo.fitted(maxPixels: 20_000)
+        #expect(small.width * small.height <= 20_000)
+        #expect(small.width == 173 && small.height == 115, "\(small.width)×\(small.height)")
+        let tall = testPicture(width: 50, height: 400).fitted(maxPixels: 5_000)
+        #expect(tall.width * tall.height <= 5_000 && tall.height > tall.width * 7, "\(tall.width)×\(tall.height)")
+    }
+
     @Test("preserving colour keeps the photo's chrominance and the result's luminance")
     func preserveColor() {
         let photo = testPicture(width: 20, height: 10)
