@@ -32,6 +32,11 @@ struct Value {
         /// be larger than the value), as fused convolution blocks hand activations to each other.
         /// Kernels that read planes get them from `tensor`, which converts.
         case channelsLast(TensorStorage)
+        /// 8-bit codes in channels-last order (N×H×W×C bytes, in a float storage's memory), as a
+        /// quantized convolution hands its output to quantized convolutions that read the same
+        /// grid: value = (byte − zeroByte)·scale. Saves the dequantize-to-float and
+        /// requantize-to-u8 passes between them; `tensor` dequantizes for any other reader.
+        case codes(TensorStorage, scale: Float, zeroByte: Float)
     }
 
     var type: ElementType
@@ -53,6 +58,13 @@ struct Value {
         self.storage = .channelsLast(storage)
     }
 
+    init(codes storage: TensorStorage, shape: [Int], scale: Float, zeroByte: Float) {
+        precondition(shape.count == 4 && shape.reduce(1, *) <= storage.count * MemoryLayout<Float>.size)
+        type = .float
+        self.shape = shape
+        self.storage = .codes(storage, scale: scale, zeroByte: zeroByte)
+    }
+
     init(ints: [Int], shape: [Int], type: ElementType = .int64) {
         self.type = type
         self.shape = shape
@@ -65,6 +77,13 @@ struct Value {
         case let .floats(t): return t.shape == shape ? t : t.reshaped(shape)
         case let .ints(v): return Tensor(shape: shape, scalars: v.map { Float($0) })
         case let .channelsLast(s): return Value.planes(s.pointer, shape)
+        case let .codes(s, scale, zeroByte):
+            // DequantizeLinear's (code − zero)·scale, in its order.
+            let n = count
+            let bytes = UnsafeRawPointer(s.pointer).bindMemory(to: UInt8.self, capacity: n)
+            let floats = TensorStorage(count: n)
+            for i in 0..<n { floats.pointer[i] = (Float(bytes[i]) - zeroByte) * scale }
+            return Value.planes(floats.pointer, shape)
         }
     }
 
@@ -88,7 +107,7 @@ struct Value {
     func integers(_ what: @autoclosure () -> String) throws(ONNXError) -> [Int] {
         switch storage {
         case let .ints(v): return v
-        case .floats, .channelsLast:
+        case .floats, .channelsLast, .codes:
             let t = tensor
             var out = [Int]()
             out.reserveCapacity(t.count)
@@ -106,7 +125,7 @@ struct Value {
         v.shape = newShape
         switch storage {
         case let .floats(t): v.storage = .floats(t.reshaped(newShape))
-        case .channelsLast: v.storage = .floats(tensor.reshaped(newShape))
+        case .channelsLast, .codes: v.storage = .floats(tensor.reshaped(newShape))
         case .ints: break
         }
         return v

@@ -177,6 +177,10 @@ enum QuantizedConvFusion {
             kernel.channelsLastOutput = r.allSatisfy { k in
                 (result[k].kernel as? QuantizedConvKernel).map { $0.plan.inputOnGrid && !$0.plan.sourceChannelsLast } ?? false
             }
+            // As codes when no reader upsamples (those read the floats with one reorder per copy).
+            kernel.codesOutput = kernel.channelsLastOutput && r.allSatisfy { k in
+                (result[k].kernel as? QuantizedConvKernel).map { $0.plan.upsample == 1 && $0.plan.input == kernel.plan.output } ?? false
+            }
         }
         return result
     }

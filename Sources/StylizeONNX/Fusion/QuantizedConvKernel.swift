@@ -68,6 +68,12 @@ final class QuantizedConvKernel: Kernel {
     /// set at load when every reader is a quantized convolution that reads it so (no reorder to
     /// planar and back between them).
     var channelsLastOutput = false
+    /// With `channelsLastOutput`: hand the output on as its 8-bit codes (`Value.codes`), set at
+    /// load when every reader also reads it without upsampling. The convolution's post-ops then
+    /// end in code + u8 offset instead of the dequantized value, and the reader copies the bytes
+    /// into its padded source (or reads them in place) instead of requantizing floats with a
+    /// reorder: in the predictor those reorders were a third of oneDNN's time.
+    var codesOutput = false
     /// OIHW int8 codes.
     private let weights: [Int8]
     private let weightShape: [Int]
@@ -133,6 +139,12 @@ final class QuantizedConvKernel: Kernel {
         // Another quantized convolution's channels-last output goes to the grid reorders as it is.
         var channelsLastSource: TensorStorage? = nil
         if case let .channelsLast(storage) = xv.storage, plan.inputOnGrid, !plan.sourceChannelsLast { channelsLastSource = storage }
+        // Another quantized convolution's codes, on this input's grid with its u8 offset.
+        var codesSource: TensorStorage? = nil
+        if case let .codes(storage, scale, zeroByte) = xv.storage, plan.inputOnGrid, !plan.sourceChannelsLast, plan.upsample == 1,
+           scale == plan.input.scale, zeroByte == plan.input.zero + Float(plan.input.offset) {
+            codesSource = storage
+        }
         let shape = xv.shape
         // Multiply-adds, as ConvKernel counts them, over the four that VNNI does at once; the
         // reorders around the convolution are memory passes of the same small size. Small ones
@@ -142,13 +154,13 @@ final class QuantizedConvKernel: Kernel {
         // 5 ms that way).
         let pixels = shape[0] * (plan.sourceChannelsLast ? shape[1] * shape[2] : shape[2] * shape[3])
         let work = pixels * plan.upsample * plan.upsample * weights.count / (conv.strides[0] * conv.strides[1]) / 4
-        let key = shape + [channelsLastSource == nil ? 0 : 1]
+        let key = shape + [codesSource != nil ? 2 : channelsLastSource == nil ? 0 : 1]
         let compiled: Compiled
         if let c = cache[key] {
             compiled = c
         } else {
             compiled = try OpenMPThreads.forWork(work) { () throws(ONNXError) -> Compiled in
-                try compile(shape, channelsLastSource: channelsLastSource != nil, context)
+                try compile(shape, channelsLastSource: channelsLastSource != nil, codesSource: codesSource != nil, context)
             }
             if cache.count > 8 { cache.removeAll() }  // many sizes in a row: keep memory bounded
             cache[key] = compiled
@@ -157,10 +169,17 @@ final class QuantizedConvKernel: Kernel {
         let (n, c) = (shape[0], sourceChannels(shape))
         let padded = compiled.rows.count * compiled.cols.count * c
         let srcBuffer = context.scratch("qconv.src", DNNLDesc.size(compiled.srcMD))
-        let src = DNNLMemory(compiled.srcMD, sharing: srcBuffer, dnnl)
+        // Codes without any padding are the convolution's source as they are.
+        let unpadded = compiled.rows.count == shape[2] && compiled.cols.count == shape[3]
+        let src = codesSource.flatMap { unpadded ? DNNLMemory(wrapping: $0, compiled.srcMD, dnnl) : nil } ?? DNNLMemory(compiled.srcMD, sharing: srcBuffer, dnnl)
         // Planar sources are quantized planar, then reordered; a channels-last one in place.
         let planar = compiled.planarReorder.map { _ in context.scratch("qconv.planar", n * padded) } ?? srcBuffer
-        if compiled.gridReorders.isEmpty {
+        if let codesSource {
+            if !unpadded {
+                let from = UnsafeRawPointer(codesSource.pointer).bindMemory(to: UInt8.self, capacity: n * shape[1] * shape[2] * shape[3])
+                padCodes(from, shape: shape, compiled, into: srcBuffer.pointer.bindMemory(to: UInt8.self, capacity: n * padded))
+            }
+        } else if compiled.gridReorders.isEmpty {
             let x = xv.tensor
             let codes = planar.pointer.bindMemory(to: UInt8.self, capacity: n * padded)
             for k in 0..<n {
@@ -176,7 +195,8 @@ final class QuantizedConvKernel: Kernel {
             fillBorders(srcBuffer.pointer.bindMemory(to: UInt8.self, capacity: n * padded), images: n, channels: c, compiled)
         }
         // Channels-last output: the convolution writes it; planar: a reorder from scratch.
-        let outStorage = channelsLastOutput ? context.recycledStorage(compiled.outShape.reduce(1, *)) : nil
+        let outCount = compiled.outShape.reduce(1, *)
+        let outStorage = channelsLastOutput ? context.recycledStorage(codesOutput ? (outCount + 3) / 4 : outCount) : nil
         let dst = outStorage.map { DNNLMemory(wrapping: $0, compiled.dstMD, dnnl) }
             ?? DNNLMemory(compiled.dstMD, sharing: context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD)), dnnl)
         var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, compiled.weights),
@@ -187,13 +207,17 @@ final class QuantizedConvKernel: Kernel {
         }
         let out = outStorage == nil ? context.recycledTensor(compiled.outShape) : nil  // the reorder writes every value
         OpenMPThreads.forWork(work) {
-            if compiled.gridReorders.isEmpty, let (reorder, planarMD) = compiled.planarReorder {
+            if codesSource == nil, compiled.gridReorders.isEmpty, let (reorder, planarMD) = compiled.planarReorder {
                 dnnl.execute(reorder, [(DNNL_ARG_FROM, DNNLMemory(planarMD, sharing: planar, dnnl)), (DNNL_ARG_TO, src)])
             }
             dnnl.execute(compiled.primitive, args)
             if let out {
                 dnnl.execute(compiled.outReorder, [(DNNL_ARG_FROM, dst), (DNNL_ARG_TO, DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl))])
             }
+        }
+        if let outStorage, codesOutput {
+            return [Value(codes: outStorage, shape: compiled.outShape, scale: plan.output.scale,
+                          zeroByte: plan.output.zero + Float(plan.output.offset))]
         }
         if let outStorage { return [Value(channelsLast: outStorage, shape: compiled.outShape)] }
         return [Value(floats: out!)]
@@ -280,6 +304,30 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
+    /// Another convolution's channels-last codes (`Value.codes`, not upsampled) into the padded
+    /// source: each source row's pixels in one copy at `middle`, the padding columns copied
+    /// pixel by pixel from the source (reflected or repeated) or set to the zero point's code.
+    private func padCodes(_ x: UnsafePointer<UInt8>, shape: [Int], _ compiled: Compiled, into dst: UnsafeMutablePointer<UInt8>) {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (rows, cols, m0) = (compiled.rows, compiled.cols, compiled.middle)
+        let (hp, wp) = (rows.count, cols.count)
+        let zeroCode = UInt8(Int(plan.input.zero) + plan.input.offset)
+        for k in 0..<n {
+            let image = x + k * h * w * c
+            for i in 0..<hp {
+                let out = dst + (k * hp + i) * wp * c
+                let r = rows[i]
+                if r < 0 { out.update(repeating: zeroCode, count: wp * c); continue }
+                let row = image + r * w * c
+                (out + m0 * c).update(from: row, count: w * c)
+                for j in 0..<wp where j < m0 || j >= m0 + w {
+                    let o = out + j * c
+                    if cols[j] < 0 { o.update(repeating: zeroCode, count: c) } else { o.update(from: row + cols[j] * c, count: c) }
+                }
+            }
+        }
+    }
+
     /// QuantizeLinear's codes of `count` values plus the u8 offset: QuantizationMath.code's
     /// arithmetic (clamp x/scale to one step beyond the range, round half to even by adding and
     /// subtracting 1.5·2²³, add the zero point, saturate) spelled with comparisons the compiler
@@ -298,7 +346,7 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
-    private func compile(_ xs: [Int], channelsLastSource: Bool, _ context: ExecutionContext) throws(ONNXError) -> Compiled {
+    private func compile(_ xs: [Int], channelsLastSource: Bool, codesSource: Bool, _ context: ExecutionContext) throws(ONNXError) -> Compiled {
         let (n, c) = (xs[0], sourceChannels(xs))
         let (h, w) = plan.sourceChannelsLast ? (xs[1], xs[2]) : (xs[2], xs[3])
         let (outC, kh, kw) = (weightShape[0], weightShape[2], weightShape[3])
@@ -323,7 +371,7 @@ final class QuantizedConvKernel: Kernel {
 
         let dnnl = context.dnnl
         var srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
-        var dstMD = DNNLDesc.make(outShape, dnnl_nhwc, dnnl_f32)
+        var dstMD = DNNLDesc.make(outShape, dnnl_nhwc, codesOutput ? dnnl_u8 : dnnl_f32)
         // Grouped (depthwise) weights: [G, O/G, I/G, kh, kw] for oneDNN, the same bytes as ONNX's OIHW.
         let wDims = group == 1 ? weightShape : [group, outC / group, weightShape[1], kh, kw]
         var wAny = DNNLDesc.make(wDims, dnnl_format_tag_any, dnnl_s8)
@@ -345,7 +393,9 @@ final class QuantizedConvKernel: Kernel {
         let floor = max(q.lo - q.zero, plan.clip.min / q.scale), ceiling = min(q.hi - q.zero, plan.clip.max / q.scale)
         dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, ceiling), "clip post-op")
         dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, q.scale, 0), "scale post-op")
+        // Codes: the integer plus zero point and u8 offset, exactly what the u8 store keeps.
+        let (alpha, beta) = codesOutput ? (Float(1), q.zero + Float(q.offset)) : (q.scale, 0)
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, alpha, beta), "scale post-op")
         dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
@@ -378,7 +428,7 @@ final class QuantizedConvKernel: Kernel {
         let outMD = DNNLDesc.make(outShape, dnnl_nchw)
         let sourceMD = DNNLDesc.make([n, c, h, w], channelsLastSource ? dnnl_nhwc : dnnl_nchw)
         var gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)] = []
-        if plan.inputOnGrid && !plan.sourceChannelsLast {
+        if plan.inputOnGrid && !plan.sourceChannelsLast && !codesSource {
             // code + offset = round(x · (1/scale)) + zero + offset, exact for values on the grid.
             let reorderAttr = DNNLAttributes()
             var inverse = 1 / plan.input.scale
@@ -403,7 +453,7 @@ final class QuantizedConvKernel: Kernel {
         return Compiled(primitive: primitive, srcMD: srcMD, dstMD: dstMD, scratchMD: primitive.md(dnnl_query_scratchpad_md),
                         outMD: outMD, weights: weights, bias: bias, planarReorder: planarReorder,
                         gridReorders: gridReorders, sourceMD: sourceMD,
-                        outReorder: dnnl.reorder(from: dstMD, to: outMD), rows: rows, cols: cols,
+                        outReorder: dnnl.reorder(from: DNNLDesc.make(outShape, dnnl_nhwc, dnnl_f32), to: outMD), rows: rows, cols: cols,
                         middle: p[1] + plan.pads[1], outShape: outShape)
     }
 }

@@ -50,7 +50,7 @@ final class QuantizeKernel: Kernel {
             let z: [Double]
             switch zero.storage {
             case let .ints(v): z = v.map { Double($0) }
-            case .floats, .channelsLast: z = zero.tensor.scalars.map { Double($0) }
+            case .floats, .channelsLast, .codes: z = zero.tensor.scalars.map { Double($0) }
             }
             guard z.count == channels else { throw .shapeMismatch("\(inputs.op) '\(inputs.node)': \(z.count) zero points for \(channels) scales") }
             zeros = z
@@ -65,7 +65,7 @@ final class QuantizeKernel: Kernel {
                     let k = (o * channels + c) * inner + i
                     q[k] = Float((Double(v[k]) - zeros[c]) * Double(scales[c]))
                 } } }
-            case .floats, .channelsLast:
+            case .floats, .channelsLast, .codes:
                 let t = x.tensor
                 withExtendedLifetime(t) {
                     let p = t.storage.pointer

@@ -5,7 +5,7 @@ extension Value {
     /// offsets), laid out in `shape`. Data movement for Transpose, Slice, Gather, Concat.
     func picking(_ indices: [Int], shape: [Int]) -> Value {
         switch storage {
-        case .floats, .channelsLast:
+        case .floats, .channelsLast, .codes:
             let t = tensor
             let out = Tensor(shape: shape)
             let p = t.storage.pointer, q = out.storage.pointer
@@ -215,7 +215,7 @@ final class ConcatKernel: Kernel {
         }
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         switch first.storage {
-        case .floats, .channelsLast:
+        case .floats, .channelsLast, .codes:
             let out = Tensor(shape: shape)
             var offset = 0
             for p in parts {
