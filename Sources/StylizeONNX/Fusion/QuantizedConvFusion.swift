@@ -69,6 +69,8 @@ enum QuantizedConvFusion {
         var grids: [Int: QuantizedConvKernel.Activation] = [:]
         for k in steps.indices { if let q = activationQuantization(k, dequantize: true) { grids[steps[k].outputs[0]] = q } }
 
+        /// Outputs of fused convolutions and Adds: the values that can travel as codes.
+        var quantizedOutputs = Set<Int>()
         for ci in steps.indices {
             guard let conv = steps[ci].kernel as? ConvKernel, !conv.transposed, let convPads = conv.pads,
                   steps[ci].outputs.count == 1, let wSlot = input(ci, 1), constants[wSlot] != nil else { continue }
@@ -164,22 +166,42 @@ enum QuantizedConvFusion {
                                              weightScales: wScales, bias: bias, node: steps[ci].name)
             used.formUnion(chain)
             grids[steps[d1].outputs[0]] = outQ
+            quantizedOutputs.insert(steps[d1].outputs[0])
             replacements[chain.max()!] = Graph.Step(op: "QuantizedConv", name: steps[ci].name, inputs: [x],
                                                    outputs: steps[d1].outputs, kernel: kernel)
+        }
+        // Residual Adds of two fused steps' outputs, then QuantizeLinear → DequantizeLinear: on
+        // codes. Others (planar floats in the transform's residual blocks) stay with the
+        // elementwise chains, which run them in one multi-threaded pass with their neighbours.
+        for ai in steps.indices where !used.contains(ai) {
+            guard let add = steps[ai].kernel as? BinaryKernel, add.op == .add, steps[ai].inputs.count == 2, steps[ai].outputs.count == 1,
+                  let a = input(ai, 0), let b = input(ai, 1), quantizedOutputs.contains(a), quantizedOutputs.contains(b),
+                  let q = only(steps[ai].outputs[0]), input(q, 0) == steps[ai].outputs[0], let outQ = activationQuantization(q, dequantize: false),
+                  let d = only(steps[q].outputs[0]), input(d, 0) == steps[q].outputs[0],
+                  activationQuantization(d, dequantize: true) == outQ else { continue }
+            used.formUnion([ai, q, d])
+            quantizedOutputs.insert(steps[d].outputs[0])
+            replacements[max(ai, q, d)] = Graph.Step(op: "QuantizedAdd", name: steps[ai].name, inputs: [a, b], outputs: steps[d].outputs,
+                                                     kernel: QuantizedAddKernel(output: outQ, node: steps[ai].name))
         }
         let result = StepLinks.splice(steps, replacements, used: used)
         // Convolutions whose every reader is a quantized convolution reading its grid hand their
         // output on channels-last.
         let readers = StepLinks(result).consumers
+        // Codes go to convolutions that do not upsample (those read the floats with one reorder
+        // per copy) and to quantized Adds.
+        func readsCodes(_ k: Int, _ grid: QuantizedConvKernel.Activation) -> Bool {
+            if result[k].kernel is QuantizedAddKernel { return true }
+            guard let c = result[k].kernel as? QuantizedConvKernel else { return false }
+            return c.plan.inputOnGrid && !c.plan.sourceChannelsLast && c.plan.upsample == 1 && c.plan.input == grid
+        }
         for step in result {
-            guard let kernel = step.kernel as? QuantizedConvKernel, !keep.contains(step.outputs[0]),
-                  let r = readers[step.outputs[0]] else { continue }
-            kernel.channelsLastOutput = r.allSatisfy { k in
+            guard !keep.contains(step.outputs[0]), let r = readers[step.outputs[0]] else { continue }
+            if let add = step.kernel as? QuantizedAddKernel { add.codesOutput = r.allSatisfy { readsCodes($0, add.output) } }
+            guard let kernel = step.kernel as? QuantizedConvKernel else { continue }
+            kernel.codesOutput = r.allSatisfy { readsCodes($0, kernel.plan.output) }
+            kernel.channelsLastOutput = kernel.codesOutput || r.allSatisfy { k in
                 (result[k].kernel as? QuantizedConvKernel).map { $0.plan.inputOnGrid && !$0.plan.sourceChannelsLast } ?? false
-            }
-            // As codes when no reader upsamples (those read the floats with one reorder per copy).
-            kernel.codesOutput = kernel.channelsLastOutput && r.allSatisfy { k in
-                (result[k].kernel as? QuantizedConvKernel).map { $0.plan.upsample == 1 && $0.plan.input == kernel.plan.output } ?? false
             }
         }
         return result

@@ -27,6 +27,26 @@ final class QuantizedConvKernel: Kernel {
         var hi: Float { signed ? 127 : 255 }
         /// Added to a code to make it a u8 value.
         var offset: Int { signed ? 128 : 0 }
+
+        /// QuantizeLinear's code of a value plus the u8 offset: QuantizationMath.code's arithmetic
+        /// (clamp x/scale to one step beyond the range, round half to even by adding and
+        /// subtracting 1.5·2²³, add the zero point, saturate) spelled with comparisons the
+        /// compiler vectorises; the byte is the low mantissa bits of code + offset + 1.5·2²³.
+        /// Made once before a loop: its constants are stored, so the loop keeps them in registers.
+        var bytes: Bytes { Bytes(scale: scale, zero: zero, l1: lo - zero - 1, h1: hi - zero + 1, lo: lo, hi: hi, offset: Float(offset)) }
+
+        struct Bytes {
+            let scale: Float, zero: Float, l1: Float, h1: Float, lo: Float, hi: Float, offset: Float
+            @inline(__always) func callAsFunction(_ x: Float) -> UInt8 {
+                var v = x / scale
+                v = v < l1 ? l1 : v
+                v = v > h1 ? h1 : v
+                v = (v + 12_582_912) - 12_582_912 + zero
+                v = v < lo ? lo : v
+                v = v > hi ? hi : v
+                return UInt8(truncatingIfNeeded: (v + offset + 12_582_912).bitPattern)
+            }
+        }
     }
 
     struct Plan {
@@ -328,22 +348,10 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
-    /// QuantizeLinear's codes of `count` values plus the u8 offset: QuantizationMath.code's
-    /// arithmetic (clamp x/scale to one step beyond the range, round half to even by adding and
-    /// subtracting 1.5·2²³, add the zero point, saturate) spelled with comparisons the compiler
-    /// vectorises; the byte is the low mantissa bits of code + offset + 1.5·2²³.
+    /// QuantizeLinear's codes of `count` values plus the u8 offset (`Activation.bytes`).
     private static func quantize(_ x: UnsafePointer<Float>, _ count: Int, into out: UnsafeMutablePointer<UInt8>, _ q: Activation) {
-        let (s, z, offset) = (q.scale, q.zero, Float(q.offset))
-        let (l1, h1, l2, h2) = (q.lo - z - 1, q.hi - z + 1, q.lo, q.hi)
-        for k in 0..<count {
-            var v = x[k] / s
-            v = v < l1 ? l1 : v
-            v = v > h1 ? h1 : v
-            v = (v + 12_582_912) - 12_582_912 + z
-            v = v < l2 ? l2 : v
-            v = v > h2 ? h2 : v
-            out[k] = UInt8(truncatingIfNeeded: (v + offset + 12_582_912).bitPattern)
-        }
+        let byte = q.bytes
+        for k in 0..<count { out[k] = byte(x[k]) }
     }
 
     private func compile(_ xs: [Int], channelsLastSource: Bool, codesSource: Bool, _ context: ExecutionContext) throws(ONNXError) -> Compiled {
