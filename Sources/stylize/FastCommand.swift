@@ -15,7 +15,8 @@ struct FastCommand: ParsableCommand {
         (`bash scripts/fetch-models.sh`, cached in $STYLIZE_MODELS, default \
         ~/.cache/stylize/models): multistyle26 mixes 26 learned styles (Dumoulin et al. 2017); \
         the arbitrary-style pair (Ghiasi et al. 2017) takes any painting as the style. Photos are \
-        stylized at their own resolution (limit it with --size).
+        stylized at their own resolution up to 16 megapixels (larger ones are shrunk to that; \
+        --size sets another limit).
 
         Examples:
           stylize fast photo.jpg --style 19 -o out.png
@@ -61,7 +62,7 @@ struct FastCommand: ParsableCommand {
     var preserveColor = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Largest longer side in pixels: bigger photos are scaled down first (default: full resolution; with --contact-sheet, each tile's longer side, default 256).",
+        "Largest longer side in pixels: bigger photos are scaled down first (default: full resolution up to 16 megapixels; with --contact-sheet, each tile's longer side, default 256).",
         valueName: "pixels"))
     var size: Int?
 
