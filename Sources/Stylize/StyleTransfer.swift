@@ -46,7 +46,8 @@ public struct StyleTransfer {
     /// (each resized to `imageSize × styleScale` on its longer side).
     ///
     /// With several scales (`options.resolvedScales`) the picture is optimised at each size in
-    /// turn, content and styles resized for that size (styles to `size × styleScale`); the first
+    /// turn, content and styles resized for that size (styles to `size × styleScale`), with that
+    /// scale's content weight (`options.resolvedScaleContentWeights`); the first
     /// scale starts as `options.initialization` says, each later one from the previous result
     /// upsampled (Lanczos), with a fresh optimizer. Original colours are applied once, at the end.
     ///
@@ -70,6 +71,7 @@ public struct StyleTransfer {
             throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
         }
         let sizes = options.resolvedScales, counts = options.resolvedScaleIterations
+        let contentWeights = options.resolvedScaleContentWeights
         // Work of one iteration ∝ the pixels it processes.
         let work = zip(sizes, counts).map { size, n in
             let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
@@ -86,7 +88,7 @@ public struct StyleTransfer {
             plan.size = size
             plan.iterations = counts[index]
             plan.workShare = work[index] / totalWork
-            let step = try prepare(content: content, styles: styles, size: size)
+            let step = try prepare(content: content, styles: styles, size: size, contentWeight: contentWeights[index])
             let x: Tensor
             if let previous {
                 x = preprocessing.networkInput(previous.resized(width: step.content.width, height: step.content.height))
@@ -112,7 +114,7 @@ public struct StyleTransfer {
         var objective: Objective
     }
 
-    private func prepare(content: Image, styles: [Image], size: Int) throws(StylizeError) -> Prepared {
+    private func prepare(content: Image, styles: [Image], size: Int, contentWeight: Float) throws(StylizeError) -> Prepared {
         let content = content.resized(longerSide: size)
         let styleSide = max(1, Int((Float(size) * options.styleScale).rounded()))
         var styles = styles.map { $0.resized(longerSide: styleSide) }
@@ -121,10 +123,12 @@ public struct StyleTransfer {
             networkContent = ColorPreservation.luminance(content)
             styles = styles.map { ColorPreservation.luminance($0, matching: content) }
         }
-        let objective = Objective(network: network, options: options)
+        var scaleOptions = options
+        scaleOptions.contentWeight = contentWeight
+        let objective = Objective(network: network, options: scaleOptions)
         let contentInput = preprocessing.networkInput(networkContent)
         do {
-            if options.contentWeight > 0 { try objective.setContent(contentInput) }
+            if contentWeight > 0 { try objective.setContent(contentInput) }
             if options.styleWeight > 0 {
                 try objective.setStyles(styles.map(preprocessing.networkInput), blendWeights: options.styleBlendWeights)
             }

@@ -62,9 +62,12 @@ public struct StyleTransferOptions: Sendable {
     /// means automatic (`automaticScales`: one scale up to 512 pixels, 1024 → 256, 512, 1024);
     /// `[imageSize]` forces a single scale.
     public var scales: [Int] = []
-    /// Iterations at each scale, one count per scale. Empty means automatic: `iterations` at the
-    /// coarsest scale and a third of the previous count at each finer one (`resolvedScaleIterations`).
+    /// Iterations at each scale, one count per scale. Empty means automatic: half of `iterations`
+    /// at the coarsest scale and a fifth at each finer one (`resolvedScaleIterations`).
     public var scaleIterations: [Int] = []
+    /// The content weight at each scale, one per scale. Empty means automatic: `contentWeight` at
+    /// the coarsest scale, six times it at the finer ones (`resolvedScaleContentWeights`).
+    public var scaleContentWeights: [Float] = []
 
     public init() {}
 

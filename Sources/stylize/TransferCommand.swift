@@ -39,9 +39,14 @@ struct TransferCommand: ParsableCommand {
     var scales: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Iterations at each scale, comma-separated, one per scale. Default: --iterations at the coarsest scale, a third of the previous count at each finer one (500 → 500,167,56).",
+        "Iterations at each scale, comma-separated, one per scale. Default: half of --iterations at the coarsest scale, a fifth at each finer one (500 → 250,100,100).",
         valueName: "n1,n2,..."))
     var scaleIterations: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, six times it at each finer one (5 → 5,30,30), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
+        valueName: "w1,w2,..."))
+    var scaleContentWeights: String?
 
     @OptionGroup var shared: SharedOptions
 
@@ -56,6 +61,7 @@ struct TransferCommand: ParsableCommand {
         o.iterations = shared.iterations
         o.scales = try parseScales()
         o.scaleIterations = try parseScaleIterations()
+        o.scaleContentWeights = try parseScaleContentWeights()
         do {
             try o.validateScales()
         } catch {
@@ -85,12 +91,21 @@ struct TransferCommand: ParsableCommand {
     }
 
     func parseScaleIterations() throws -> [Int] {
-        guard let scaleIterations else { return [] }
-        return try scaleIterations.split(separator: ",", omittingEmptySubsequences: false).map {
-            guard let n = Int($0.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--scale-iterations: '\($0)' is not a whole number")
+        try parseList(scaleIterations, option: "--scale-iterations", kind: "a whole number")
+    }
+
+    func parseScaleContentWeights() throws -> [Float] {
+        try parseList(scaleContentWeights, option: "--scale-content-weights", kind: "a number")
+    }
+
+    /// A comma-separated list of numbers; none → [] (automatic).
+    private func parseList<T: LosslessStringConvertible>(_ text: String?, option: String, kind: String) throws -> [T] {
+        guard let text else { return [] }
+        return try text.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let value = T($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("\(option): '\($0)' is not \(kind)")
             }
-            return n
+            return value
         }
     }
 
@@ -103,6 +118,7 @@ struct TransferCommand: ParsableCommand {
         o.originalColors = originalColors
         o.scales = try parseScales()
         o.scaleIterations = try parseScaleIterations()
+        o.scaleContentWeights = try parseScaleContentWeights()
         if let initImage {
             o.initialization = .image(path: initImage)
         } else {

@@ -146,7 +146,7 @@ extension CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = "\(dir)/cat.png"
         let r = try stylize([content, "--style", style, "--image-size", "64", "--scales", "32,64",
-                             "--scale-iterations", "3,2", "--save-every", "2", "-o", out])
+                             "--scale-iterations", "3,2", "--scale-content-weights", "5,20", "--save-every", "2", "-o", out])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty, "\(r.stderr)")
         // Snapshots count iterations across scales and have their scale's size.
@@ -175,5 +175,10 @@ extension CLITests {
         }
         try expectRefused([content, "--style", style, "--image-size", "64", "--scales", "2", "--scale-iterations", "5",
                            "-o", "\(dir)/bad.png"], mentioning: "1 scale iteration counts for 2 scales", in: dir)
+        for (weights, mention) in [("5", "1 scale content weights for 2 scales"), ("5,x", "'x' is not a number"),
+                                   ("5,-2", "≥ 0, got -2")] {
+            try expectRefused([content, "--style", style, "--image-size", "64", "--scales", "2",
+                               "--scale-content-weights", weights, "-o", "\(dir)/bad.png"], mentioning: mention, in: dir)
+        }
     }
 }
