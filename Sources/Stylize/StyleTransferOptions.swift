@@ -66,7 +66,7 @@ public struct StyleTransferOptions: Sendable {
     /// at the coarsest scale and a fifth at each finer one (`resolvedScaleIterations`).
     public var scaleIterations: [Int] = []
     /// The content weight at each scale, one per scale. Empty means automatic: `contentWeight` at
-    /// the coarsest scale, six times it at the finer ones (`resolvedScaleContentWeights`).
+    /// the coarsest scale, five times it at the finer ones (`resolvedScaleContentWeights`).
     public var scaleContentWeights: [Float] = []
 
     public init() {}

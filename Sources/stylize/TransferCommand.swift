@@ -44,7 +44,7 @@ struct TransferCommand: ParsableCommand {
     var scaleIterations: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, six times it at each finer one (5 → 5,30,30), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
+        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, five times it at each finer one (5 → 5,25,25), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
         valueName: "w1,w2,..."))
     var scaleContentWeights: String?
 
