@@ -25,6 +25,8 @@ public struct StyleTransferOptions: Sendable {
     public var imageSize: Int = 512
     /// Evaluations of the objective (each one VGG-19 forward and backward pass).
     public var iterations: Int = 500
+    /// The content loss's weight; coarse to fine uses it at the coarsest scale and, unless
+    /// `scaleContentWeights` says otherwise, five times it at the finer ones.
     public var contentWeight: Float = 5
     public var styleWeight: Float = 100
     public var tvWeight: Float = 1e-3

@@ -18,7 +18,7 @@ struct TransferCommand: ParsableCommand {
     @Option(name: .long, help: "Longer side of the output in pixels.")
     var imageSize: Int = 512
 
-    @Option(name: .long, help: "Weight of the content loss.")
+    @Option(name: .long, help: "Weight of the content loss (coarse to fine: at the coarsest scale; see --scale-content-weights).")
     var contentWeight: Float = 5
 
     @Option(name: .long, help: ArgumentHelp("Content layers, comma-separated, each optionally name:weight.", valueName: "layers"))
