@@ -28,12 +28,24 @@ public struct ConvReLU: Sendable {
         }
     }
 
+    /// oneDNN's name for the kernel it runs VGG-19's 3×3 convolutions with in `precision`
+    /// ("brg:avx512_core_bf16", "jit:avx2", …), found by compiling a 64-channel layer: what
+    /// `stylize info` shows.
+    public static func kernelName(precision: Precision) throws(DNNLError) -> String {
+        let context = DNNLContext()
+        let layer = ConvReLU(name: "probe", weight: Tensor(shape: [64, 64, 3, 3]), bias: Tensor(shape: [64]),
+                             precision: precision, context: context)
+        let src = DNNLDesc.make([1, 64, 64, 64], dnnl_format_tag_any, precision.dnnlType)
+        return try layer.compile(src: src, height: 64, width: 64, diffSrcType: precision.dnnlType, context: context)
+            .forward.implementation
+    }
+
     /// Compiles the layer for a source of layout `src` and spatial size `height`×`width`.
     /// Activations and their gradients use `src`'s data type; `diffSrcType` is the type of the
     /// gradient this layer hands to its input (float32 for the image, whatever the precision).
     func compile(src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
-                 context: DNNLContext) -> ConvReLUPlan {
-        ConvReLUPlan(layer: self, src: src, height: height, width: width, diffSrcType: diffSrcType, context: context)
+                 context: DNNLContext) throws(DNNLError) -> ConvReLUPlan {
+        try ConvReLUPlan(layer: self, src: src, height: height, width: width, diffSrcType: diffSrcType, context: context)
     }
 }
 
@@ -52,7 +64,7 @@ final class ConvReLUPlan {
     var diffSrc: dnnl_memory_desc_t { backwardData.md(dnnl_query_diff_src_md) }
 
     init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
-         context: DNNLContext) {
+         context: DNNLContext) throws(DNNLError) {
         let oc = layer.outChannels, ic = layer.inChannels
         var src = src
         // In bf16 the weights and activations are bf16 while every kernel accumulates in fp32;
@@ -68,7 +80,7 @@ final class ConvReLUPlan {
                                                      &src, &weightsAny, &biasMD, &dstAny, strides, pad, pad),
                   "\(layer.name) forward descriptor")
         let relu = DNNLAttributes(relu: true)
-        forward = DNNLPrimitive(pd: context.primitiveDesc(&fwdDesc, attributes: relu, name: layer.name), name: layer.name)
+        forward = DNNLPrimitive(pd: try context.primitiveDesc(&fwdDesc, attributes: relu, name: layer.name), name: layer.name)
         dst = forward.md(dnnl_query_dst_md)
 
         // Backward to the input reads the gradient in the forward output's layout, so gradients
@@ -80,7 +92,7 @@ final class ConvReLUPlan {
         dnnlCheck(dnnl_convolution_backward_data_desc_init(&bwdDesc, dnnl_convolution_direct, &diffSrcAny, &weightsAny,
                                                            &dstMD, strides, pad, pad),
                   "\(layer.name) backward descriptor")
-        backwardData = DNNLPrimitive(pd: context.primitiveDesc(&bwdDesc, hint: forward, name: layer.name + " backward"),
+        backwardData = DNNLPrimitive(pd: try context.primitiveDesc(&bwdDesc, hint: forward, name: layer.name + " backward"),
                                      name: layer.name + " backward")
 
         // ReLU's derivative from its output: 1 where the output is positive.
@@ -90,8 +102,8 @@ final class ConvReLUPlan {
         var reluFwdDesc = dnnl_eltwise_desc_t()
         dnnlCheck(dnnl_eltwise_forward_desc_init(&reluFwdDesc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &dstMD, 0, 0),
                   "\(layer.name) relu hint descriptor")
-        let reluHint = DNNLPrimitive(pd: context.primitiveDesc(&reluFwdDesc, name: "relu hint"), name: "relu hint")
-        reluBackward = DNNLPrimitive(pd: context.primitiveDesc(&reluDesc, hint: reluHint, name: layer.name + " relu backward"),
+        let reluHint = DNNLPrimitive(pd: try context.primitiveDesc(&reluFwdDesc, name: "relu hint"), name: "relu hint")
+        reluBackward = DNNLPrimitive(pd: try context.primitiveDesc(&reluDesc, hint: reluHint, name: layer.name + " relu backward"),
                                      name: layer.name + " relu backward")
 
         forwardWeights = Self.reordered(layer.weights, to: forward.md(dnnl_query_weights_md), context)

@@ -10,7 +10,7 @@ final class Pool2DPlan {
     /// Where max pooling remembers which input won, for its backward pass.
     let workspace: DNNLMemory?
 
-    init(pooling: Pooling, src: dnnl_memory_desc_t, channels: Int, height: Int, width: Int, context: DNNLContext) {
+    init(pooling: Pooling, src: dnnl_memory_desc_t, channels: Int, height: Int, width: Int, context: DNNLContext) throws(DNNLError) {
         let alg = pooling == .max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
         var src = src
         var dstAny = DNNLDesc.make([1, channels, height / 2, width / 2], dnnl_format_tag_any, src.data_type)
@@ -18,12 +18,12 @@ final class Pool2DPlan {
         var fwdDesc = dnnl_pooling_desc_t()
         dnnlCheck(dnnl_pooling_forward_desc_init(&fwdDesc, dnnl_forward_training, alg, &src, &dstAny, k, k, zero, zero),
                   "pooling descriptor")
-        forward = DNNLPrimitive(pd: context.primitiveDesc(&fwdDesc, name: "pool"), name: "pool")
+        forward = DNNLPrimitive(pd: try context.primitiveDesc(&fwdDesc, name: "pool"), name: "pool")
         dst = forward.md(dnnl_query_dst_md)
         var dstMD = dst
         var bwdDesc = dnnl_pooling_desc_t()
         dnnlCheck(dnnl_pooling_backward_desc_init(&bwdDesc, alg, &src, &dstMD, k, k, zero, zero), "pooling backward descriptor")
-        backward = DNNLPrimitive(pd: context.primitiveDesc(&bwdDesc, hint: forward, name: "pool backward"), name: "pool backward")
+        backward = DNNLPrimitive(pd: try context.primitiveDesc(&bwdDesc, hint: forward, name: "pool backward"), name: "pool backward")
         let ws = forward.md(dnnl_query_workspace_md)
         workspace = DNNLDesc.size(ws) > 0 ? DNNLMemory(ws, context) : nil
     }

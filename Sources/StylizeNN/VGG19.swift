@@ -8,6 +8,10 @@ public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongLayerCount(expected: Int, got: Int)
     case wrongInputShape([Int])
     case imageTooSmall(height: Int, width: Int, layer: String, minimum: Int)
+    /// The requested arithmetic has no kernels on this CPU (bf16 without AVX-512).
+    case precisionUnavailable(Precision, cpu: String)
+    /// oneDNN could not build one of the network's kernels.
+    case kernelUnavailable(DNNLError)
 
     public var description: String {
         switch self {
@@ -21,6 +25,10 @@ public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
             return "network input must be [1, 3, H, W], got \(shape)"
         case .imageTooSmall(let h, let w, let layer, let minimum):
             return "a \(w)×\(h) image is too small to reach \(layer): both sides must be at least \(minimum) px"
+        case .precisionUnavailable(let precision, let cpu):
+            return "\(precision.rawValue) needs AVX512_BF16 or AMX (or AVX-512 to emulate it); this CPU has \(cpu): use fp32"
+        case .kernelUnavailable(let error):
+            return "\(error)"
         }
     }
 }
@@ -40,10 +48,12 @@ public enum Precision: String, Sendable, CaseIterable {
     public static var automatic: Precision { bf16IsNative ? .bf16 : .fp32 }
 
     /// Whether oneDNN found native bf16 arithmetic on this CPU.
-    public static var bf16IsNative: Bool {
-        let isa = dnnl_get_effective_cpu_isa().rawValue, bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
-        return isa & bf16 == bf16
-    }
+    public static var bf16IsNative: Bool { CPUCapabilities.current.hasNativeBF16 }
+
+    /// Whether this precision runs here at all: fp32 everywhere; bf16 natively with AVX512_BF16
+    /// or AMX and emulated (slowly) with AVX-512, but not with AVX2, where oneDNN has no bf16
+    /// convolutions.
+    public var isAvailable: Bool { self == .fp32 || CPUCapabilities.current.hasAVX512 }
 
     var dnnlType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
 }
@@ -89,8 +99,10 @@ public final class VGG19 {
     private var lastDepth: Int?
 
     /// - Parameter convolutions: 16 (weight [out, in, 3, 3], bias [out]) pairs, conv1_1 … conv5_4.
-    /// - Parameter precision: the kernels' arithmetic; bf16 is emulated (slowly) on CPUs without it.
+    /// - Parameter precision: the kernels' arithmetic; bf16 is emulated (slowly) on AVX-512 CPUs
+    ///   without it, and refused (`NNError.precisionUnavailable`) on older ones.
     public init(convolutions: [(weight: Tensor, bias: Tensor)], pooling: Pooling, precision: Precision = .fp32) throws(NNError) {
+        guard precision.isAvailable else { throw .precisionUnavailable(precision, cpu: CPUCapabilities.current.isaName) }
         guard convolutions.count == Self.channels.count else {
             throw .wrongLayerCount(expected: Self.channels.count, got: convolutions.count)
         }
@@ -133,7 +145,7 @@ public final class VGG19 {
     /// and returns the activation of each tap as [1, C, h, w].
     public func forward(_ input: Tensor, taps: Set<String>) throws(NNError) -> [String: Tensor] {
         let (slots, depth) = try validate(input, taps: taps)
-        let plan = self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
+        let plan = try self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
         plan.run(input: input, depth: depth, context: context)
         lastDepth = depth
         return slots.mapValues { plan.read(slot: $0, context: context) }
@@ -165,7 +177,7 @@ public final class VGG19 {
     public func gradient(_ input: Tensor, taps: Set<String>,
                          loss: (_ layer: String, _ activation: inout Tensor) -> Void) throws(NNError) -> Tensor {
         let (slots, depth) = try validate(input, taps: taps)
-        let plan = self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
+        let plan = try self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
         lastDepth = nil  // activations are overwritten in place of nothing; backward() needs a forward()
         var names: [Int: String] = [:]
         for (name, s) in slots { names[s] = name }
@@ -184,13 +196,18 @@ public final class VGG19 {
         return plan.backward(bySlot, context: context)
     }
 
-    private func plan(height: Int, width: Int, depth: Int) -> Plan {
+    private func plan(height: Int, width: Int, depth: Int) throws(NNError) -> Plan {
         if let p = plan, p.height == height, p.width == width, p.depth >= depth { return p }
         // Free the old buffers before allocating new ones.
         plan = nil
         lastDepth = nil
-        let p = Plan(layers: layers, pooling: pooling, precision: precision, height: height, width: width, depth: depth,
-                     context: context)
+        let p: Plan
+        do {
+            p = try Plan(layers: layers, pooling: pooling, precision: precision, height: height, width: width, depth: depth,
+                         context: context)
+        } catch {
+            throw .kernelUnavailable(error)
+        }
         plan = p
         return p
     }
@@ -218,7 +235,7 @@ private final class Plan {
     private var tapGradients: [Int: DNNLMemory] = [:]
 
     init(layers: [ConvReLU], pooling: Pooling, precision: Precision, height: Int, width: Int, depth: Int,
-         context: DNNLContext) {
+         context: DNNLContext) throws(DNNLError) {
         self.depth = depth
         self.height = height
         self.width = width
@@ -236,14 +253,14 @@ private final class Plan {
         for step in VGG19.steps[..<depth] {
             switch step {
             case .conv(let i):
-                let p = layers[i].compile(src: md, height: shape[2], width: shape[3],
+                let p = try layers[i].compile(src: md, height: shape[2], width: shape[3],
                                           diffSrcType: i == 0 ? dnnl_f32 : precision.dnnlType, context: context)
                 compiled.append(.conv(p))
                 if i == 0 { mds[0] = p.forward.md(dnnl_query_src_md) }  // the layout it chose for "any"
                 md = p.dst
                 shape[1] = layers[i].outChannels
             case .pool:
-                let p = Pool2DPlan(pooling: pooling, src: md, channels: shape[1], height: shape[2], width: shape[3], context: context)
+                let p = try Pool2DPlan(pooling: pooling, src: md, channels: shape[1], height: shape[2], width: shape[3], context: context)
                 compiled.append(.pool(p))
                 md = p.dst
                 shape[2] /= 2

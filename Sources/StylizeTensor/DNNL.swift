@@ -3,12 +3,38 @@ import CDNNL
 /// Thin ownership wrappers over oneDNN's C API: an engine with its stream, memory objects,
 /// primitives. Layers in StylizeNN build on these; nothing here knows about networks.
 ///
-/// A oneDNN failure here means a layer asked for something the library cannot do (a programming
-/// error, since inputs are validated before), so it stops with the library's status and context.
+/// `dnnlCheck` is for calls that fail only on a programming error (a malformed descriptor, since
+/// inputs are validated before), so it stops with the library's status and context. Whether a
+/// kernel exists depends on the CPU, so creating a primitive descriptor throws `DNNLError` instead.
 @inline(__always)
 public func dnnlCheck(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
     if status != dnnl_success {
         preconditionFailure("oneDNN: \(what()) failed with status \(status.rawValue)")
+    }
+}
+
+/// oneDNN could not create a primitive: most often it has no kernel for the request on this CPU
+/// (bf16 convolutions without AVX-512), or memory ran out.
+public struct DNNLError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What was being created ("conv1_1 backward", "pool", …).
+    public let operation: String
+    /// oneDNN's `dnnl_status_t` value.
+    public let status: UInt32
+
+    public init(operation: String, status: dnnl_status_t) {
+        self.operation = operation
+        self.status = status.rawValue
+    }
+
+    public var description: String {
+        let reason: String
+        switch dnnl_status_t(rawValue: status) {
+        case dnnl_unimplemented: reason = "oneDNN has no kernel for it on this CPU (\(CPUCapabilities.current.isaName))"
+        case dnnl_out_of_memory: reason = "out of memory"
+        case dnnl_invalid_arguments: reason = "invalid arguments"
+        default: reason = "oneDNN status \(status)"
+        }
+        return "cannot create \(operation): \(reason)"
     }
 }
 
@@ -191,15 +217,17 @@ extension DNNLContext {
         return DNNLPrimitive(pd: pd!, name: accumulate ? "reorder+sum" : "reorder")
     }
 
-    /// Creates a primitive descriptor for an operation descriptor (conv, pooling, eltwise …).
-    public func primitiveDesc<Op>(_ op: inout Op, attributes: DNNLAttributes? = nil, hint: DNNLPrimitive? = nil, name: String) -> dnnl_primitive_desc_t {
+    /// Creates a primitive descriptor for an operation descriptor (conv, pooling, eltwise …);
+    /// throws when oneDNN has no implementation for it here.
+    public func primitiveDesc<Op>(_ op: inout Op, attributes: DNNLAttributes? = nil, hint: DNNLPrimitive? = nil,
+                                  name: String) throws(DNNLError) -> dnnl_primitive_desc_t {
         var pd: dnnl_primitive_desc_t?
         let attr = attributes ?? DNNLAttributes()
         let status = withUnsafePointer(to: &op) { opPtr in
             dnnl_primitive_desc_create(&pd, UnsafeRawPointer(opPtr),
                                        attr.handle, engine, hint?.pd)
         }
-        dnnlCheck(status, "primitive descriptor for \(name)")
-        return pd!
+        guard status == dnnl_success, let pd else { throw DNNLError(operation: name, status: status) }
+        return pd
     }
 }

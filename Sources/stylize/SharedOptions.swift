@@ -3,6 +3,7 @@ import Foundation
 import Stylize
 import StylizeIO
 import StylizeNN
+import StylizeTensor
 
 /// Options shared by `stylize` (transfer) and `stylize texture`: losses, optimisation, output.
 struct SharedOptions: ParsableArguments {
@@ -61,7 +62,7 @@ struct SharedOptions: ParsableArguments {
         options.learningRate = learningRate
         options.lbfgsHistorySize = lbfgsHistory
         options.seed = seed
-        options.precision = precision.resolved
+        options.precision = try precision.resolved()
         options.saveEvery = saveEvery
     }
 
@@ -79,11 +80,22 @@ struct SharedOptions: ParsableArguments {
 /// `--precision`: a fixed arithmetic or the CPU's best.
 enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
     case auto, fp32, bf16
-    var resolved: Precision {
+
+    /// `--precision bf16` on a CPU that cannot run it, refused before any work starts.
+    struct Unavailable: Error, CustomStringConvertible {
+        let cpu: String
+        var description: String {
+            "--precision bf16: bf16 needs AVX512_BF16 or AMX (or AVX-512 to emulate it); this CPU has \(cpu): use --precision fp32 (see `stylize info`)"
+        }
+    }
+
+    func resolved() throws(Unavailable) -> Precision {
         switch self {
         case .auto: return .automatic
         case .fp32: return .fp32
-        case .bf16: return .bf16
+        case .bf16:
+            guard Precision.bf16.isAvailable else { throw Unavailable(cpu: CPUCapabilities.current.isaName) }
+            return .bf16
         }
     }
 }

@@ -17,8 +17,9 @@ struct StylizeCommand: ParsableCommand {
           stylize fast photo.jpg --style 19 -o out.png       (feed-forward networks, instant)
           stylize texture brick.png --width 512 --height 512 -o brick_texture.png
           stylize layers
+          stylize info                                       (CPU, instruction sets, kernels in use)
         """,
-        subcommands: [TransferCommand.self, FastCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self],
+        subcommands: [TransferCommand.self, FastCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self, InfoCommand.self],
         defaultSubcommand: TransferCommand.self
     )
 

@@ -172,9 +172,10 @@ func coloursMatch(_ actual: [[Float]], _ expected: [[Float]], tolerance: Float) 
     }
 
     @Test func sharedPhotoLoads() throws {
-        // A real photograph, when the shared folder is there (it is outside the package).
+        // A real photograph from the shared folder laid beside the repository.
         let path = ImageFixtures.folder + "/../../../../shared/images/astronaut.png"
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        try #require(FileManager.default.fileExists(atPath: path),
+                     "missing \(path): it comes from ../shared/images, the shared folder beside the repository")
         let image = try ImageIO.load(path)
         #expect(image.width == 512 && image.height == 512)
         let values = image.pixels.scalars

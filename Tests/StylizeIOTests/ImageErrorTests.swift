@@ -84,14 +84,25 @@ final class ImageTestFolder {
     }
 
     @Test func corruptBytesNeverCrash() throws {
-        // Flip bytes throughout the file, headers included: each variant must decode or throw.
+        // Flip bytes throughout the file, headers included: each variant must decode to a sane
+        // picture or be refused with an error naming the input (`decode` throws only ImageError); flips in the headers must
+        // be refused, so every fixture sees some refusals.
         for fixture in ["baseline.jpg", "progressive.jpg", "cmyk_adobe.jpg", "orient6.jpg", "rgba16.png", "palette2.png"] {
             let bytes = try #require(readFixtureBytes(fixture))
+            var refused = 0
             for i in stride(from: 3, to: bytes.count, by: 2) {
                 var damaged = bytes
                 damaged[i] ^= 0x5A
-                _ = try? ImageIO.decode(damaged, name: fixture)
+                do {
+                    let image = try ImageIO.decode(damaged, name: fixture)
+                    #expect(image.width > 0 && image.height > 0, "\(fixture), byte \(i): empty picture")
+                    #expect(image.pixels.scalars.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(fixture), byte \(i): values outside 0…1")
+                } catch {  // typed: an ImageError
+                    refused += 1
+                    #expect(error.description.hasPrefix(fixture + ": "), "\(fixture), byte \(i): message '\(error)' does not name the input")
+                }
             }
+            #expect(refused > 0, "\(fixture): no corrupted variant was refused")
         }
     }
 

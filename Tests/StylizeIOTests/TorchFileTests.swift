@@ -256,8 +256,11 @@ struct TorchFileTests {
         // or a runaway allocation.
         let corpus = [TorchTestFiles.referencePath("tiny_legacy.pth"), TorchTestFiles.referencePath("tiny_zip.pth"),
                       TorchTestFiles.fixturePath("mixed_protocol4.pth"), TorchTestFiles.fixturePath("mixed_protocol4_deflated.pth")]
+        // An error (a TorchFileError: `load` throws only those) must name the file, and some variants
+        // must be refused.
         for file in corpus {
             let original = try TorchTestFiles.bytes(file)
+            var refused = 0
             for _ in 0..<400 {
                 var bytes = original
                 for _ in 0..<Int.random(in: 1...4, using: &rng) {
@@ -265,8 +268,14 @@ struct TorchFileTests {
                 }
                 let path = TorchTestFiles.temporaryFile(bytes, name: "fuzz")
                 defer { try? FileManager.default.removeItem(atPath: path) }
-                _ = try? TorchFile.load(path)
+                do {
+                    _ = try TorchFile.load(path)
+                } catch {  // typed: a TorchFileError
+                    refused += 1
+                    #expect(error.file == path, "\(file): error '\(error)' is about \(error.file), not the file read")
+                }
             }
+            #expect(refused > 0, "\(file): none of 400 corrupted variants was refused")
         }
     }
 

@@ -75,7 +75,8 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
 
 @Suite struct PrecisionTests {
     /// bf16 kernels (fp32 accumulation) stay close to fp32 on activations and on the input gradient.
-    @Test func bf16TracksFP32() throws {
+    @Test(.enabled(if: Precision.bf16.isAvailable, "bf16 needs AVX-512; this CPU has \(CPUCapabilities.current.isaName)"))
+    func bf16TracksFP32() throws {
         let convs = try cachedWeights()
         let fp32 = try VGG19(convolutions: convs, pooling: .max, precision: .fp32)
         let bf16 = try VGG19(convolutions: convs, pooling: .max, precision: .bf16)
@@ -96,5 +97,21 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
         diff.add(gb, scaledBy: -1)
         let relative = (diff.squaredNorm / ga.squaredNorm).squareRoot()
         #expect(relative < 0.1, "input gradient: relative difference \(relative)")
+    }
+
+    /// Where oneDNN has no bf16 kernels (AVX2 and older) asking for bf16 is a typed error that
+    /// names the CPU, before any kernel is built (run the suite with ONEDNN_MAX_CPU_ISA=AVX2 to
+    /// see it on an AVX-512 host).
+    @Test(.enabled(if: !Precision.bf16.isAvailable, "this CPU (\(CPUCapabilities.current.isaName)) runs bf16; the refusal is for AVX2 and older"))
+    func bf16IsRefusedWithoutAVX512() throws {
+        let convs = try cachedWeights()
+        #expect(throws: NNError.precisionUnavailable(.bf16, cpu: CPUCapabilities.current.isaName)) {
+            try VGG19(convolutions: convs, pooling: .max, precision: .bf16)
+        }
+        #expect(Precision.automatic == .fp32)
+        // fp32 still runs here.
+        let fp32 = try VGG19(convolutions: convs, pooling: .max, precision: .fp32)
+        let out = try fp32.forward(randomTensor([1, 3, 32, 32], seed: 1), taps: ["relu2_1"])
+        #expect(out["relu2_1"]!.shape == [1, 128, 16, 16])
     }
 }

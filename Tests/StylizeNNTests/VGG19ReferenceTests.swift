@@ -4,9 +4,17 @@ import StylizeNN
 import StylizeTensor
 import StylizeIO
 
-/// Raw little-endian float32 file.
-func readF32(_ path: String) -> [Float] {
-    let d = FileManager.default.contents(atPath: path)!
+/// A fixture the tests need is not there; says where it comes from.
+struct MissingFixture: Error, CustomStringConvertible {
+    let path: String
+    var description: String {
+        "missing fixture \(path): it comes from ../shared/reference, the shared folder laid beside the repository (see its README)"
+    }
+}
+
+/// A raw little-endian float32 file; a missing or empty one is a `MissingFixture` failure.
+func readF32(_ path: String) throws -> [Float] {
+    guard let d = FileManager.default.contents(atPath: path), !d.isEmpty else { throw MissingFixture(path: path) }
     return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
 }
 
@@ -32,8 +40,8 @@ func referenceContentInput() throws -> Tensor {
 }
 
 /// Compares `got` with the reference file `name`.f32: max |difference| relative to the reference's largest value.
-func expectClose(_ got: Tensor, reference name: String, tolerance: Float, sourceLocation: SourceLocation = #_sourceLocation) {
-    let ref = readF32("\(referenceDir)/\(name).f32")
+func expectClose(_ got: Tensor, reference name: String, tolerance: Float, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let ref = try readF32("\(referenceDir)/\(name).f32")
     #expect(got.count == ref.count, "\(name): \(got.count) values, reference has \(ref.count)", sourceLocation: sourceLocation)
     guard got.count == ref.count else { return }
     let scale = ref.map { abs($0) }.max()!
@@ -48,20 +56,20 @@ func expectClose(_ got: Tensor, reference name: String, tolerance: Float, source
         let names = ["relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_4", "relu4_1", "relu4_2", "relu5_1"]
         let out = try net.forward(input, taps: Set(names))
         for name in names {
-            expectClose(out[name]!, reference: "content_\(name)_maxpool", tolerance: 1e-4)
+            try expectClose(out[name]!, reference: "content_\(name)_maxpool", tolerance: 1e-4)
         }
     }
 
     @Test func averagePoolingMatchesPyTorch() throws {
         let net = try VGG19(convolutions: cachedWeights(), pooling: .average)
         let out = try net.forward(try referenceContentInput(), taps: ["relu5_1"])
-        expectClose(out["relu5_1"]!, reference: "content_relu5_1_avgpool", tolerance: 1e-4)
+        try expectClose(out["relu5_1"]!, reference: "content_relu5_1_avgpool", tolerance: 1e-4)
     }
 
     @Test func gramMatchesPyTorch() throws {
         let net = try VGG19(convolutions: cachedWeights(), pooling: .max)
         let out = try net.forward(try referenceContentInput(), taps: ["relu3_1"])
-        expectClose(Gram.forward(out["relu3_1"]!), reference: "content_gram_relu3_1", tolerance: 1e-4)
+        try expectClose(Gram.forward(out["relu3_1"]!), reference: "content_gram_relu3_1", tolerance: 1e-4)
     }
 
     @Test func stopsAtDeepestRequestedLayerAndRefusesUnknownOnes() throws {

@@ -195,7 +195,7 @@ struct TilingTests {
         let photo = try ImageIO.load(onnxReference + "/content_96x64.png")
         for (spec, file) in [("19", "multistyle26_style19.f32"), ("3:0.5,12:0.5", "multistyle26_style3_12_blend.f32")] {
             let out = try network.stylize(photo, weights: StyleWeights(parsing: spec))
-            let reference = readF32(onnxReference + "/" + file)
+            let reference = try readF32(onnxReference + "/" + file)
             #expect(out.pixels.count == reference.count)
             let worst = zip(out.pixels.scalars, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst < 1e-3, "style \(spec): max difference \(worst)")
@@ -215,7 +215,7 @@ struct TilingTests {
     func arbitrary() throws {
         let network = try ArbitraryStyleNetwork.cached()
         let vector = try network.styleVector(of: ImageIO.load(onnxReference + "/style_256.png"))
-        let referenceVector = readF32(onnxReference + "/arbitrary_predict_style_vector.f32")
+        let referenceVector = try readF32(onnxReference + "/arbitrary_predict_style_vector.f32")
         let vectorError = zip(vector.scalars, referenceVector).map { abs($0 - $1) }.max() ?? .infinity
         #expect(vector.count == 100 && vectorError < 0.05, "style vector differs by \(vectorError)")
         // The transform itself against the executor run by hand: the library's layouts and tiling

@@ -13,9 +13,17 @@ let cachedWeights: Result<VGG19Weights, TorchFileError> = Result { () throws(Tor
 
 func sharedWeightsOrThrow() throws -> VGG19Weights { try cachedWeights.get() }
 
-/// A raw little-endian float32 file.
-func readF32(_ path: String) -> [Float] {
-    let data = FileManager.default.contents(atPath: path) ?? Data()
+/// A fixture the tests need is not there; says where it comes from.
+struct MissingFixture: Error, CustomStringConvertible {
+    let path: String
+    var description: String {
+        "missing fixture \(path): it comes from ../shared/reference, the shared folder laid beside the repository (see its README)"
+    }
+}
+
+/// A raw little-endian float32 file; a missing or empty one is a `MissingFixture` failure.
+func readF32(_ path: String) throws -> [Float] {
+    guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { throw MissingFixture(path: path) }
     return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
 }
 

@@ -18,10 +18,11 @@ struct RunResult { let status: Int32; let stdout: String; let stderr: String }
 
 /// Runs the tool with `arguments`; stdin is empty, stdout and stderr are pipes (not a terminal).
 @discardableResult
-func stylize(_ arguments: [String], onStart: ((Process) -> Void)? = nil) throws -> RunResult {
+func stylize(_ arguments: [String], environment: [String: String] = [:], onStart: ((Process) -> Void)? = nil) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: stylizeBinary)
     p.arguments = arguments
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -47,11 +48,14 @@ func files(in dir: String) -> [String] { ((try? FileManager.default.contentsOfDi
     let content = "\(examples)/chelsea.png"
     let style = "\(examples)/starry_night.jpg"
 
-    /// A failure: non-zero exit, one line on stderr naming `mention`, and nothing written.
-    func expectRefused(_ args: [String], mentioning mention: String, in dir: String) throws {
+    /// A failure: non-zero exit (`status` if given), one line on stderr naming `mention`, and
+    /// nothing written.
+    func expectRefused(_ args: [String], mentioning mention: String, in dir: String, status: Int32? = nil,
+                       environment: [String: String] = [:]) throws {
         let before = files(in: dir)
-        let r = try stylize(args)
+        let r = try stylize(args, environment: environment)
         #expect(r.status != 0, "\(args) should fail")
+        if let status { #expect(r.status == status, "\(args): exit \(r.status), expected \(status)") }
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "one line of error, got: \(r.stderr)")
         #expect(r.stderr.contains(mention), "error should mention \(mention): \(r.stderr)")
@@ -180,5 +184,39 @@ extension CLITests {
             try expectRefused([content, "--style", style, "--image-size", "64", "--scales", "2",
                                "--scale-content-weights", weights, "-o", "\(dir)/bad.png"], mentioning: mention, in: dir)
         }
+    }
+}
+
+extension CLITests {
+    /// On an AVX2 CPU (forced on any host by oneDNN's ISA limit, which Stylize's own checks
+    /// honour) bf16 is refused up front with a one-line error naming the option and the CPU,
+    /// exit 1 and nothing written; texture synthesis too; auto picks fp32 and runs.
+    @Test func bf16IsRefusedOnAVX2() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let avx2 = ["ONEDNN_MAX_CPU_ISA": "AVX2"]
+        try expectRefused([content, "--style", style, "--precision", "bf16", "--image-size", "32", "--iterations", "1",
+                           "-o", "\(dir)/out.png"], mentioning: "bf16 needs AVX512_BF16 or AMX", in: dir, status: 1, environment: avx2)
+        try expectRefused(["texture", style, "--precision", "bf16", "--width", "32", "--height", "32", "--iterations", "1",
+                           "-o", "\(dir)/t.png"], mentioning: "this CPU has AVX2: use --precision fp32", in: dir, status: 1,
+                          environment: avx2)
+        let r = try stylize([content, "--style", style, "--image-size", "32", "--iterations", "2", "-o", "\(dir)/auto.png"],
+                            environment: avx2)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try ImageIO.load("\(dir)/auto.png").width == 32)
+    }
+
+    /// `stylize info` names the instruction set oneDNN uses and the kernels of each precision.
+    @Test func infoShowsInstructionSetsAndKernels() throws {
+        let native = try stylize(["info"])
+        #expect(native.status == 0, "\(native.stderr)")
+        #expect(native.stdout.contains("VGG-19 fp32") && native.stdout.contains("instruction set"), "\(native.stdout)")
+        let avx2 = try stylize(["doctor"], environment: ["ONEDNN_MAX_CPU_ISA": "AVX2"])
+        #expect(avx2.status == 0, "\(avx2.stderr)")
+        for expected in ["instruction set AVX2", "jit:avx2", "bf16 needs AVX512_BF16"] {
+            #expect(avx2.stdout.contains(expected), "missing '\(expected)' in:\n\(avx2.stdout)")
+        }
+        let auto = avx2.stdout.split(separator: "\n").first { $0.hasPrefix("--precision auto") }
+        #expect(auto.map { $0.contains(" fp32 ") } == true, "\(avx2.stdout)")
     }
 }
