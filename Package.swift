@@ -32,9 +32,9 @@ let package = Package(
             "StylizeTensor", "CJPEG", "CSPNG", "CEXIF",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        // ONNX networks: the protobuf reader and a graph executor on oneDNN and OpenBLAS.
+        // ONNX networks: the protobuf reader and a graph executor on oneDNN and OpenBLAS (files read through StylizeIO).
         .target(name: "StylizeONNX", dependencies: [
-            "StylizeTensor", "CDNNL", "COpenBLAS",
+            "StylizeTensor", "StylizeIO", "CDNNL", "COpenBLAS",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // Algorithms and the library API: losses, optimizers, style transfer.

@@ -72,6 +72,7 @@ public struct StyleTransfer {
         }
         let sizes = options.resolvedScales, counts = options.resolvedScaleIterations
         let contentWeights = options.resolvedScaleContentWeights
+        try checkMemory(content: content, styles: styles, size: sizes.last!)
         // Work of one iteration ∝ the pixels it processes.
         let work = zip(sizes, counts).map { size, n in
             let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
@@ -116,7 +117,7 @@ public struct StyleTransfer {
 
     private func prepare(content: Image, styles: [Image], size: Int, contentWeight: Float) throws(StylizeError) -> Prepared {
         let content = content.resized(longerSide: size)
-        let styleSide = max(1, Int((Float(size) * options.styleScale).rounded()))
+        let styleSide = options.styleSide(forLongerSide: size)
         var styles = styles.map { $0.resized(longerSide: styleSide) }
         var networkContent = content
         if options.luminanceOnly {
@@ -173,7 +174,7 @@ public struct StyleTransfer {
             throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
         }
         let objective = Objective(network: network, options: options)
-        let styleSide = max(1, Int((Float(max(image.width, image.height)) * options.styleScale).rounded()))
+        let styleSide = options.styleSide(forLongerSide: max(image.width, image.height))
         do {
             if options.contentWeight > 0 {
                 try objective.setContent(preprocessing.networkInput(content.resized(width: image.width, height: image.height)))
@@ -194,6 +195,18 @@ func noiseImage(width: Int, height: Int, seed: UInt64) -> Image {
     var generator = SeededGenerator(seed: seed)
     let scalars = (0..<(3 * width * height)).map { _ in Float(min(max(0.5 + 0.25 * generator.nextGaussian(), 0), 1)) }
     return Image(pixels: Tensor(shape: [1, 3, height, width], scalars: scalars))
+}
+
+extension StyleTransfer {
+    /// Refuses, before any resizing, a run at `size` whose pictures would not fit in memory.
+    func checkMemory(content: Image, styles: [Image], size: Int) throws(StylizeError) {
+        let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
+        let styleSide = options.styleSide(forLongerSide: size)
+        let (sw, sh) = styles.map { scaledDimensions(width: $0.width, height: $0.height, longerSide: styleSide) }
+            .max { $0.width * $0.height < $1.width * $1.height } ?? (0, 0)
+        try options.checkMemory(width: w, height: h, styleWidth: sw, styleHeight: sh,
+                                pictureSize: "the image size", styleSize: "the style images' longer side (image size × style scale)")
+    }
 }
 
 /// The width and height `Image.resized(longerSide:)` gives.

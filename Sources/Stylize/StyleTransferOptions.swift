@@ -92,6 +92,13 @@ public struct StyleTransferOptions: Sendable {
         try check(saveEvery >= 0, "save-every must be ≥ 0, got \(saveEvery)")
         try validateScales()
         try check(!styleLayers.isEmpty || styleWeight == 0, "no style layers given")
+        try check(!contentLayers.isEmpty || contentWeight == 0, "no content layers given")
+        for (kind, layers) in [("content", contentLayers), ("style", styleLayers)] {
+            let names = layers.map(\.layer)
+            if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                throw StylizeError.invalidOption("\(kind) layer \(twice) is given twice (weight a layer with name:weight instead)")
+            }
+        }
         for (kind, layers) in [("content", contentLayers), ("style", styleLayers)] {
             for l in layers {
                 try check(VGG19.layerNames.contains(l.layer),

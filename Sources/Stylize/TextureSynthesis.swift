@@ -33,7 +33,11 @@ public struct TextureSynthesis {
         if !options.styleBlendWeights.isEmpty && options.styleBlendWeights.count != styles.count {
             throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
         }
-        let styleSide = max(1, Int((Float(options.imageSize) * options.styleScale).rounded()))
+        let styleSide = options.styleSide(forLongerSide: options.imageSize)
+        let (sw, sh) = styles.map { scaledDimensions(width: $0.width, height: $0.height, longerSide: styleSide) }
+            .max { $0.width * $0.height < $1.width * $1.height }!
+        try options.checkMemory(width: width, height: height, styleWidth: sw, styleHeight: sh,
+                                pictureSize: "the texture's longer side", styleSize: "the style images' longer side (image size × style scale)")
         let objective = Objective(network: network, options: options)
         do {
             try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },

@@ -362,9 +362,9 @@ public enum TorchFile {
     public static func load(_ path: String) throws(TorchFileError) -> TorchValue {
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes = try readRegularFile(path)
         } catch {
-            throw .unreadable(file: path, reason: readableReason(error))
+            throw .unreadable(file: path, reason: error.description)
         }
         if bytes.isEmpty { throw .truncated(file: path, reason: "the file is empty") }
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
@@ -374,16 +374,6 @@ public enum TorchFile {
             throw .notATorchFile(file: path, reason: "neither a zip archive nor a pickle stream")
         }
         return try LegacyReader(bytes: bytes, file: path).load()
-    }
-
-    private static func readableReason(_ error: any Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-            return String(cString: strerror(code.rawValue))
-        }
-        if ns.domain == NSCocoaErrorDomain, ns.code == NSFileReadNoSuchFileError { return "no such file" }
-        return ns.localizedDescription
     }
 }
 

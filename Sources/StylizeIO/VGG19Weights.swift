@@ -120,7 +120,12 @@ extension VGG19Weights {
             }
             let b = try Self.tensor(dict, keys[keys.count - 1], layer: layer, file: file)
             try Self.check(b, keys[keys.count - 1], layer: layer, expected: biasShape, floating: true, file: file)
-            convolutions.append((weight, b.floatTensor()))
+            let bias = b.floatTensor()
+            // NaN or infinite weights would make every loss NaN (or 0) without an error.
+            for (tensor, key) in [(weight, keys[0]), (bias, keys[keys.count - 1])] where !tensor.allFinite {
+                throw .unrecognizedWeights(file: file, reason: "\(key) holds NaN or infinite values")
+            }
+            convolutions.append((weight, bias))
         }
         self.init(convolutions: convolutions, preprocessing: layout.preprocessing)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import StylizeIO
 import StylizeTensor
 
 /// An ONNX network read from a file, validated, and ready to run on the CPU.
@@ -38,9 +39,9 @@ public final class ONNXModel: @unchecked Sendable {
     public convenience init(contentsOf url: URL, anyPictureSize: Bool = false) throws(ONNXError) {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = Data(try readRegularFile(url.path))
         } catch {
-            throw .io(path: url.path, "cannot read: \(error.localizedDescription)")
+            throw .io(path: url.path, "cannot read: \(error)")
         }
         try self.init(serialized: data, anyPictureSize: anyPictureSize)
     }

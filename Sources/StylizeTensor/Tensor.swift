@@ -118,6 +118,10 @@ extension Tensor {
     /// Σ selfᵢ², in double precision.
     public var squaredNorm: Double { dot(self) }
 
+    /// Whether every value is finite (no NaN, no ±∞): Σ selfᵢ² in double precision cannot
+    /// overflow for finite floats, and is NaN or ∞ as soon as one value is.
+    public var allFinite: Bool { squaredNorm.isFinite }
+
     /// max |selfᵢ|
     public var maxAbs: Float {
         guard count > 0 else { return 0 }

@@ -107,7 +107,7 @@ struct FastCommand: ParsableCommand {
             guard !FileManager.default.fileExists(atPath: output) || isFolder(output) else {
                 throw ValidationError("\(output): exists and is not a folder")
             }
-            guard canonical(output) != canonical(input) else {
+            guard OutputCheck.canonicalPath(output) != OutputCheck.canonicalPath(input) else {
                 throw ValidationError("\(output): the output folder must differ from the photos' folder")
             }
         } else {
@@ -116,6 +116,7 @@ struct FastCommand: ParsableCommand {
             }
             let dir = (output as NSString).deletingLastPathComponent
             guard isFolder(dir.isEmpty ? "." : dir) else { throw ValidationError("\(output): the folder \(dir) does not exist") }
+            try OutputCheck.refuseOverwriting(output, inputs: [input] + (styleImage.map { [$0] } ?? []))
         }
     }
 
@@ -135,6 +136,7 @@ struct FastCommand: ParsableCommand {
         }
         let stylize = try network()
         guard isFolder(input) else {
+            try OutputCheck.checkWritable(output, pixels: 0)
             let start = Date()
             let photo = try fitted(ImageIO.load(input), longerSide: size, name: input)
             let result = options.finish(try stylize(photo), photo: photo)
@@ -142,10 +144,18 @@ struct FastCommand: ParsableCommand {
             if progress { note("wrote \(output) (\(result.width)×\(result.height), \(String(format: "%.2f", Date().timeIntervalSince(start))) s)") }
             return
         }
-        let photos = try pictures(in: input)
+        let (photos, skipped) = try pictures(in: input)
+        if !skipped.isEmpty {
+            note("\(input): skipping \(skipped.count) file\(skipped.count == 1 ? "" : "s") that \(skipped.count == 1 ? "is" : "are") not PNG or JPEG by name: \(skipped.joined(separator: ", "))")
+        }
         if !isFolder(output) { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false) }
         var failures = 0
-        for name in photos {
+        let interrupt = InterruptFlag()
+        for (done, name) in photos.enumerated() {
+            if let signal = interrupt.signal {
+                note("stylize: \(InterruptFlag.verb(signal)) after \(done) of \(photos.count) pictures")
+                throw ExitCode(128 + signal)
+            }
             let source = (input as NSString).appendingPathComponent(name)
             let target = (output as NSString).appendingPathComponent(name)
             let start = Date()
@@ -161,7 +171,10 @@ struct FastCommand: ParsableCommand {
                 note("stylize: error: " + message.split(whereSeparator: \.isNewline).joined(separator: " "))
             }
         }
-        if failures > 0 { throw ExitCode.failure }
+        if failures > 0 {
+            note("stylize: \(failures) of \(photos.count) pictures failed")
+            throw ExitCode.failure
+        }
     }
 
     /// The network a photo goes through, read once for all photos.
@@ -200,12 +213,14 @@ struct FastCommand: ParsableCommand {
         return image.resized(longerSide: longerSide)
     }
 
-    /// The PNG and JPEG files directly in `folder`, by name.
-    func pictures(in folder: String) throws -> [String] {
+    /// The PNG and JPEG files directly in `folder`, by name, and the other files (not folders or
+    /// hidden files), which are skipped with a note.
+    func pictures(in folder: String) throws -> (photos: [String], skipped: [String]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        let photos = names.filter { ImageFormat(path: $0) != nil && !isFolder((folder as NSString).appendingPathComponent($0)) }
+        let files = names.filter { !$0.hasPrefix(".") && !isFolder((folder as NSString).appendingPathComponent($0)) }
+        let photos = files.filter { ImageFormat(path: $0) != nil }
         guard !photos.isEmpty else { throw ValidationError("\(folder): no PNG or JPEG pictures in this folder") }
-        return photos
+        return (photos, files.filter { ImageFormat(path: $0) == nil })
     }
 
     func note(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
@@ -216,6 +231,3 @@ private func isFolder(_ path: String) -> Bool {
     return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
 }
 
-private func canonical(_ path: String) -> String {
-    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-}

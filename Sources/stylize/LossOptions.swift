@@ -5,10 +5,10 @@ import Stylize
 /// terms, total variation, and VGG-19's pooling. One definition keeps their names, defaults and
 /// help the same everywhere (the content options belong to the commands that have a content).
 struct LossOptions: ParsableArguments {
-    @Option(name: .long, help: "Weight of the style loss.")
+    @Option(name: .long, parsing: .unconditional, help: "Weight of the style loss.")
     var styleWeight: Float = 100
 
-    @Option(name: .long, help: "Weight of the total-variation (smoothness) loss.")
+    @Option(name: .long, parsing: .unconditional, help: "Weight of the total-variation (smoothness) loss.")
     var tvWeight: Float = 1e-3
 
     @Option(name: .long, help: ArgumentHelp("Style layers, comma-separated, each optionally name:weight.", valueName: "layers"))
@@ -17,7 +17,7 @@ struct LossOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Weights of the style images, comma-separated (normalised to sum to 1).", valueName: "w1,w2,..."))
     var styleBlendWeights: String?
 
-    @Option(name: .long, help: "Style images are resized to this fraction of the picture's longer side.")
+    @Option(name: .long, parsing: .unconditional, help: "Style images are resized to this fraction of the picture's longer side.")
     var styleScale: Float = 1
 
     @Option(name: .long, help: "Pooling in VGG-19: max or avg.")

@@ -43,8 +43,9 @@ struct RunSession {
             progress?.end()
             if let saveError { throw saveError }
             let saved = lastSaved.map { "; last saved picture: \($0)" } ?? ""
-            FileHandle.standardError.write("stylize: interrupted after iteration \(iteration)\(saved)\n".data(using: .utf8)!)
-            throw ExitCode(130)
+            let signal = interrupt.signal ?? SIGINT
+            FileHandle.standardError.write("stylize: \(InterruptFlag.verb(signal)) after iteration \(iteration)\(saved)\n".data(using: .utf8)!)
+            throw ExitCode(128 + signal)
         }
     }
 
@@ -54,22 +55,6 @@ struct RunSession {
             FileHandle.standardError.write("wrote \(shared.output) (\(image.width)×\(image.height))\n".data(using: .utf8)!)
         }
     }
-}
-
-/// Set by SIGINT; the run checks it between iterations so Ctrl-C never leaves a half-written file.
-final class InterruptFlag: @unchecked Sendable {
-    private let flag = Atomic<Bool>(false)
-    // Written once in init; only resumed there.
-    private let source: DispatchSourceSignal
-
-    init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [weak self] in self?.flag.store(true, ordering: .relaxed) }
-        source.resume()
-    }
-
-    var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// One line on stderr, rewritten in place: scale (when there are several), iteration, loss

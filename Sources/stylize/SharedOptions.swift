@@ -18,7 +18,7 @@ struct SharedOptions: ParsableArguments {
     @Option(name: .long, help: "Optimizer: lbfgs or adam.")
     var optimizer: StyleTransferOptions.Optimizer = .lbfgs
 
-    @Option(name: .long, help: "Adam's learning rate (in 0-255 pixel units).")
+    @Option(name: .long, parsing: .unconditional, help: "Adam's learning rate (in 0-255 pixel units).")
     var learningRate: Float = 10
 
     @Option(name: .long, help: "L-BFGS history size (each pair costs 2 image-sized vectors).")

@@ -25,6 +25,7 @@ struct TextureCommand: ParsableCommand {
 
     func validate() throws {
         guard !styles.isEmpty else { throw ValidationError("give a texture image") }
+        try OutputCheck.refuseOverwriting(shared.output, inputs: styles)
     }
 
     func run() throws {
@@ -32,6 +33,8 @@ struct TextureCommand: ParsableCommand {
         try shared.apply(to: &options)
         options.imageSize = imageSize
         options.initialization = .noise
+        try options.validate()
+        try OutputCheck.checkWritable(shared.output, pixels: width * height)
         let styleImages = try styles.map { try ImageIO.load($0) }
         let synthesis = try TextureSynthesis(weights: shared.loadWeights(), options: options)
         let session = RunSession(shared: shared)

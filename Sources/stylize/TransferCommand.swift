@@ -18,7 +18,7 @@ struct TransferCommand: ParsableCommand {
     @Option(name: .long, help: "Longer side of the output in pixels.")
     var imageSize: Int = 512
 
-    @Option(name: .long, help: "Weight of the content loss (coarse to fine: at the coarsest scale; see --scale-content-weights).")
+    @Option(name: .long, parsing: .unconditional, help: "Weight of the content loss (coarse to fine: at the coarsest scale; see --scale-content-weights).")
     var contentWeight: Float = 5
 
     @Option(name: .long, help: ArgumentHelp("Content layers, comma-separated, each optionally name:weight.", valueName: "layers"))
@@ -56,6 +56,7 @@ struct TransferCommand: ParsableCommand {
             throw ValidationError("--init must be content, noise or image, got '\(initialization)'")
         }
         if initialization == "image" && initImage == nil { throw ValidationError("--init image needs --init-image FILE") }
+        try OutputCheck.refuseOverwriting(shared.output, inputs: [content] + style + (initImage.map { [$0] } ?? []))
         var o = StyleTransferOptions()
         o.imageSize = imageSize
         o.iterations = shared.iterations
@@ -130,6 +131,7 @@ struct TransferCommand: ParsableCommand {
     func run() throws {
         let options = try options()
         try options.validate()
+        try OutputCheck.checkWritable(shared.output, pixels: imageSize * imageSize)
         let contentImage = try ImageIO.load(content)
         let styles = try style.map { try ImageIO.load($0) }
         let initial = try initImage.map { try ImageIO.load($0) }

@@ -136,6 +136,21 @@ struct VGG19WeightsTests {
         #expect(plain.convolutions[15].bias.scalars.first == -16)
     }
 
+    @Test("NaN or infinite weights are refused, naming the key")
+    func nonFiniteWeights() {
+        // float16 bit patterns, little-endian: a quiet NaN and +∞, as the last value of the tensor.
+        for (key, bad) in [("features.10.weight", [UInt8]([0x00, 0x7E])), ("features.34.bias", [0x00, 0x7C])] {
+            var dict = torchvisionStateDict(prefix: "")
+            guard case .tensor(let t)? = dict[key] else { Issue.record("no \(key)"); continue }
+            var bytes = t.bytes
+            bytes.replaceSubrange(bytes.count - 2 ..< bytes.count, with: bad)
+            dict[key] = .tensor(TorchTensor(dtype: t.dtype, shape: t.shape, bytes: bytes))
+            #expect(throws: TorchFileError.unrecognizedWeights(file: "nan.pth", reason: "\(key) holds NaN or infinite values")) {
+                try VGG19Weights(stateDict: dict, file: "nan.pth")
+            }
+        }
+    }
+
     @Test("missing layers are all named")
     func missingLayers() {
         var dict = torchvisionStateDict(prefix: "")

@@ -55,12 +55,17 @@ import Testing
         let r = try stylize(["fast", photos, "--style", "5", "-o", "\(dir)/styled"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(files(in: "\(dir)/styled") == ["cat.png", "small cat.jpg"])
+        // Files that are not pictures by name are listed, not silently passed over.
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("skipping 1 file") && r.stderr.contains("notes.txt"),
+                "\(r.stderr)")
         #expect(try ImageIO.load("\(dir)/styled/small cat.jpg").width == 120)
         // A broken picture is reported in one line; the others are still stylized.
         try Data(repeating: 0xFF, count: 100).write(to: URL(fileURLWithPath: "\(photos)/broken.jpg"))
         let again = try stylize(["fast", photos, "--style", "5", "-o", "\(dir)/again"])
-        #expect(again.status != 0)
-        #expect(again.stderr.split(separator: "\n").count == 1 && again.stderr.contains("broken.jpg"), "\(again.stderr)")
+        #expect(again.status == 1)
+        let lines = again.stderr.split(separator: "\n")
+        #expect(lines.count == 3 && lines.contains { $0.contains("broken.jpg") } && lines.last!.contains("1 of 3 pictures failed"),
+                "\(again.stderr)")
         #expect(files(in: "\(dir)/again") == ["cat.png", "small cat.jpg"])
     }
 
