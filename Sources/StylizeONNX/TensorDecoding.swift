@@ -46,6 +46,8 @@ enum TensorDecoding {
                 floats = (useRaw ? try rawValues(Double.self) : t.doubleData).map { Float($0) }
             }
             try checkCount(floats.count)
+            // NaN is never a meaningful weight; ±∞ can be (Clip bounds, attention masks).
+            if floats.contains(where: \.isNaN) { throw .malformed("tensor '\(what)' holds NaN values") }
             return Value(floats: Tensor(shape: shape, scalars: floats))
         case .int8, .uint8:
             let ints: [Int]
