@@ -40,8 +40,8 @@ extension StyleTransferOptions {
         let shrink = needed.isFinite ? (budget / needed).squareRoot() : 0
         let styleDominates = stylePixels.overflow || (!pixels.overflow && stylePixels.partialValue > pixels.partialValue)
         let (what, side) = styleDominates ? (styleSize, max(styleWidth, styleHeight)) : (pictureSize, max(width, height))
-        throw .invalidOption(String(format: "a %d×%d picture with %d×%d style images needs about %.0f GiB, more than this machine's %.0f GiB: %@ must be at most about %d here",
+        throw .invalidOption(String(format: "a %d×%d picture with %d×%d style images needs about %.0f GiB, more than the %.0f GiB (90%% of this machine's memory) a run may use: %@ must be at most about %d here",
                                     width, height, styleWidth, styleHeight, min(needed, 1e18) / 1_073_741_824,
-                                    budget / 0.9 / 1_073_741_824, what, Int(Double(side) * shrink)))
+                                    budget / 1_073_741_824, what, Int(Double(side) * shrink)))
     }
 }
