@@ -59,3 +59,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzzing (scripts/fuzz.sh): one libFuzzer harness over the parsers, built only when asked for,
+// since it needs `-sanitize=fuzzer` (libFuzzer supplies its `main`).
+if Context.environment["STYLIZE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "stylize-fuzz", dependencies: ["StylizeIO", "StylizeONNX"], path: "Fuzz/stylize-fuzz"))
+}

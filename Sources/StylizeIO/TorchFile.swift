@@ -366,14 +366,20 @@ public enum TorchFile {
         } catch {
             throw .unreadable(file: path, reason: error.description)
         }
-        if bytes.isEmpty { throw .truncated(file: path, reason: "the file is empty") }
+        return try load(bytes: bytes, name: path)
+    }
+
+    /// Loads the object saved in `bytes` (a whole file's contents); `name` stands for the file in
+    /// errors.
+    public static func load(bytes: [UInt8], name: String) throws(TorchFileError) -> TorchValue {
+        if bytes.isEmpty { throw .truncated(file: name, reason: "the file is empty") }
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
-            return try ZipReader(bytes: bytes, file: path).load()
+            return try ZipReader(bytes: bytes, file: name).load()
         }
         guard bytes[0] == 0x80 else {
-            throw .notATorchFile(file: path, reason: "neither a zip archive nor a pickle stream")
+            throw .notATorchFile(file: name, reason: "neither a zip archive nor a pickle stream")
         }
-        return try LegacyReader(bytes: bytes, file: path).load()
+        return try LegacyReader(bytes: bytes, file: name).load()
     }
 }
 
