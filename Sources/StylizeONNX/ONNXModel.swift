@@ -35,19 +35,20 @@ public final class ONNXModel: @unchecked Sendable {
     ///   whose file nevertheless fixes one size, as TensorFlow Lite conversions do (the int8
     ///   arbitrary-style transform declares 384×384). `inputs` and `outputs` then show those
     ///   dimensions as `nil`, and `run` accepts any size there.
-    public convenience init(contentsOf url: URL, anyPictureSize: Bool = false) throws(ONNXError) {
+    /// - Parameter fusion: which fusions the graph gets (all by default; fewer to compare).
+    public convenience init(contentsOf url: URL, anyPictureSize: Bool = false, fusion: ONNXFusion = .all) throws(ONNXError) {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw .io(path: url.path, "cannot read: \(error.localizedDescription)")
         }
-        try self.init(serialized: data, anyPictureSize: anyPictureSize)
+        try self.init(serialized: data, anyPictureSize: anyPictureSize, fusion: fusion)
     }
 
-    /// Reads, validates and prepares a model from its protobuf bytes (`anyPictureSize` as for
-    /// `init(contentsOf:anyPictureSize:)`).
-    public init(serialized data: Data, anyPictureSize: Bool = false) throws(ONNXError) {
+    /// Reads, validates and prepares a model from its protobuf bytes (`anyPictureSize` and
+    /// `fusion` as for `init(contentsOf:anyPictureSize:fusion:)`).
+    public init(serialized data: Data, anyPictureSize: Bool = false, fusion: ONNXFusion = .all) throws(ONNXError) {
         let model: Onnx_ModelProto
         do {
             model = try Onnx_ModelProto(serializedBytes: data)
@@ -64,7 +65,7 @@ public final class ONNXModel: @unchecked Sendable {
             throw .unsupportedOperator("\(n.domain).\(n.opType)", node: n.name)
         }
         context = ExecutionContext()
-        graph = try Graph(model.graph, context: context)
+        graph = try Graph(model.graph, fusion: fusion, context: context)
         let initializers = Set(model.graph.initializer.map(\.name))
         let picture = anyPictureSize ? Self.freeingPictureSize : { $0 }
         inputs = model.graph.input.filter { !initializers.contains($0.name) }.map(Self.info).map(picture)

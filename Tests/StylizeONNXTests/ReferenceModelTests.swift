@@ -164,17 +164,13 @@ func toNHWC(_ t: Tensor) -> Tensor {
     /// and pooling in one pass each) compute what the operators do one by one: elementwise results
     /// are bit-identical, and only the pools' sums run in another order (double instead of float),
     /// which can flip a rounding now and then. Both runs compute the convolutions as integers
-    /// (STYLIZE_ONNX_FUSE=quantized-conv keeps that fusion alone); float convolutions would differ
+    /// (`.quantizedConvolutionsOnly` keeps that fusion alone); float convolutions would differ
     /// by rounding flips of their own (see arbitraryPredictAndTransformMatchOnnxruntime).
     @Test func arbitraryTransformFusedMatchesUnfused() throws {
         let content = toNHWC(try ImageIO.load(referenceFolder.appendingPathComponent("content_384.png").path).pixels)
         let vector = try readFloats(referenceFolder.appendingPathComponent("arbitrary_predict_style_vector.f32"), shape: [1, 1, 1, 100])
         let feeds = ["content_image": content, "mobilenet_conv/Conv/BiasAdd": vector]
-        // The switch is read when a model loads; a model another test loads meanwhile runs
-        // with fewer fusions, which gives the same results.
-        setenv("STYLIZE_ONNX_FUSE", "quantized-conv", 1)
-        let unfusedModel = try ONNXModel(contentsOf: try modelURL("arbitrary_transform.onnx"))
-        unsetenv("STYLIZE_ONNX_FUSE")
+        let unfusedModel = try ONNXModel(contentsOf: try modelURL("arbitrary_transform.onnx"), fusion: .quantizedConvolutionsOnly)
         let fusedModel = try ONNXModel(contentsOf: try modelURL("arbitrary_transform.onnx"))
         let name = "transformer/expand/conv3/conv/Sigmoid"
         let unfused = try #require(try unfusedModel.run(feeds)[name])
