@@ -25,6 +25,13 @@ public final class ONNXModel: @unchecked Sendable {
     private let context: ExecutionContext
     private let lock = NSLock()
 
+    /// Whether this CPU runs the int8 convolutions of quantized (QDQ) networks in exact integer
+    /// arithmetic, as onnxruntime's QLinearConv defines them: with AVX-512 VNNI, and with SSE4.1
+    /// or AVX2 (weights split to 7 bits, twice the multiply-adds). Elsewhere they run in float,
+    /// whose sums now and then round an output code the other way. oneDNN's ONEDNN_MAX_CPU_ISA
+    /// counts.
+    public static var quantizedConvolutionsAreExact: Bool { QuantizedConvKernel.sumsOnThisCPU != .none }
+
     /// Operator set versions this executor follows (the default domain).
     static let supportedOpsets = 7...21
 

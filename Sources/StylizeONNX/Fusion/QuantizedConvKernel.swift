@@ -9,14 +9,16 @@ import StylizeTensor
 /// Emulated in float (dequantized activations and weights in a float convolution), the sums land
 /// in a different order and now and then flip a rounding at the output's QuantizeLinear; here
 /// the sum is exact. It is also fast: oneDNN's u8×s8 kernels (VNNI) do four multiply-adds where
-/// float does one, and read a quarter of the bytes.
+/// float does one, and read a quarter of the bytes. Without VNNI the weights are split to 7 bits
+/// against two copies of the input channels (`Sums`), which keeps the sums exact.
 ///
 /// Passes: the input is quantized, upsampled and padded into planar u8 codes (offset to 0…255,
 /// the offset's contribution folded into the bias) and reordered channels-last by oneDNN; the
 /// convolution's post-ops requantize and dequantize its sums (scale, [Relu], saturate to the
 /// code range less the zero point, round half to even, times the output scale: the values
 /// DequantizeLinear gives), and a oneDNN reorder writes them planar (NCHW), the layout the rest of
-/// the graph reads.
+/// the graph reads. With split weights two reorders copy the channels-last codes twice over
+/// before the convolution.
 final class QuantizedConvKernel: Kernel {
     /// Per-tensor quantization of an activation: value = (code − zero)·scale.
     struct Activation: Equatable {
@@ -73,13 +75,38 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
-    /// Whether oneDNN runs u8×s8 convolutions with exact int32 sums on this CPU: with AVX-512 VNNI
-    /// (or AMX). Without, its AVX-512/AVX2 kernels multiply pairs with saturating 16-bit adds and
-    /// halve the weights to avoid overflow, which is not exact; the float path is used then.
-    static let exactOnThisCPU: Bool = {
+    /// How oneDNN's u8×s8 convolutions sum exactly on this CPU (`dnnl_get_effective_cpu_isa`,
+    /// so ONEDNN_MAX_CPU_ISA=AVX2 gives an AVX2 machine's answer).
+    enum Sums {
+        /// AVX-512 VNNI or AMX: vpdpbusd adds four products straight into int32.
+        case vnni
+        /// AVX2, SSE4.1 or AVX-512 without VNNI: (v)pmaddubsw adds each pair of products into a
+        /// saturating int16 (oneDNN's "int8 computation aspects"), exact only while
+        /// |x₁w₁ + x₂w₂| ≤ 32767. Weights within ±64 keep every pair within 2·255·64 = 32640;
+        /// larger ones are split (`QuantizedWeightSplit`). Depthwise kernels widen to 32 bits
+        /// before multiplying and are exact as they are.
+        case pairsOf7BitWeights
+        /// Older CPUs: the float path.
+        case none
+    }
+
+    static let sumsOnThisCPU: Sums = {
         let isa = dnnl_get_effective_cpu_isa().rawValue
-        return isa & dnnl_cpu_isa_avx512_core_vnni.rawValue == dnnl_cpu_isa_avx512_core_vnni.rawValue
+        func has(_ level: dnnl_cpu_isa_t) -> Bool { isa & level.rawValue == level.rawValue }
+        if has(dnnl_cpu_isa_avx512_core_vnni) { return .vnni }
+        return has(dnnl_cpu_isa_sse41) ? .pairsOf7BitWeights : .none
     }()
+
+    /// Whether a convolution with these weights (OIHW, `group` groups) can run here with exact
+    /// sums: always with VNNI; without, when depthwise or ungrouped (the split doubles the input
+    /// channels, which grouped layouts would interleave).
+    static func runsExactly(group: Int, weightShape: [Int]) -> Bool {
+        switch sumsOnThisCPU {
+        case .vnni: return true
+        case .pairsOf7BitWeights: return group == 1 || (weightShape[1] == 1 && weightShape[0] == group)
+        case .none: return false
+        }
+    }
 
     let plan: Plan
     let conv: ConvKernel
@@ -94,9 +121,11 @@ final class QuantizedConvKernel: Kernel {
     /// into its padded source (or reads them in place) instead of requantizing floats with a
     /// reorder: in the predictor those reorders were a third of oneDNN's time.
     var codesOutput = false
-    /// OIHW int8 codes.
+    /// OIHW int8 codes, as oneDNN gets them: split (`QuantizedWeightSplit`) when `inputCopies` is 2.
     private let weights: [Int8]
     private let weightShape: [Int]
+    /// 2: the weights are split against two copies of each input channel (`Sums.pairsOf7BitWeights`).
+    private let inputCopies: Int
     /// The bias with the input's zero point and the u8 offset folded in:
     /// Σ (code − zx)·w = Σ (code + offset)·w − (offset + zx)·Σ w.
     private let bias: [Int32]
@@ -107,9 +136,11 @@ final class QuantizedConvKernel: Kernel {
         self.plan = plan
         self.conv = conv
         self.node = node
-        self.weights = weights
         self.weightShape = weightShape
         let outC = weightShape[0], perChannel = weights.count / outC
+        let split = Self.sumsOnThisCPU == .pairsOf7BitWeights && conv.group == 1 && QuantizedWeightSplit.needed(weights)
+        self.weights = split ? QuantizedWeightSplit.split(weights, outputChannels: outC) : weights
+        inputCopies = split ? 2 : 1
         let shift = Int64(plan.input.offset) + Int64(plan.input.zero)
         self.bias = (0..<outC).map { c in
             let sum = weights[c * perChannel..<(c + 1) * perChannel].reduce(Int64(0)) { $0 + Int64($1) }
@@ -132,6 +163,10 @@ final class QuantizedConvKernel: Kernel {
         /// padded channels-last codes, one per upsampled copy (each into a strided view).
         let gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)]
         let sourceMD: dnnl_memory_desc_t
+        /// With split weights: the padded codes copied twice into the convolution's source, one
+        /// reorder per copy (each into a strided view of `wideMD`).
+        let widen: [(DNNLPrimitive, dnnl_memory_desc_t)]
+        let wideMD: dnnl_memory_desc_t
         /// Channels-last dequantized output → planar.
         let outReorder: DNNLPrimitive
         /// Source row and column of each padded position; −1 for the convolution's zero padding.
@@ -143,8 +178,9 @@ final class QuantizedConvKernel: Kernel {
         init(primitive: DNNLPrimitive, srcMD: dnnl_memory_desc_t, dstMD: dnnl_memory_desc_t, scratchMD: dnnl_memory_desc_t,
              outMD: dnnl_memory_desc_t, weights: DNNLMemory, bias: DNNLMemory, planarReorder: (DNNLPrimitive, dnnl_memory_desc_t)?,
              gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)], sourceMD: dnnl_memory_desc_t,
+             widen: [(DNNLPrimitive, dnnl_memory_desc_t)], wideMD: dnnl_memory_desc_t,
              outReorder: DNNLPrimitive, rows: [Int], cols: [Int], middle: Int, outShape: [Int]) {
-            self.gridReorders = gridReorders; self.sourceMD = sourceMD
+            self.gridReorders = gridReorders; self.sourceMD = sourceMD; self.widen = widen; self.wideMD = wideMD
             self.primitive = primitive; self.srcMD = srcMD; self.dstMD = dstMD; self.scratchMD = scratchMD; self.outMD = outMD
             self.weights = weights; self.bias = bias; self.planarReorder = planarReorder; self.outReorder = outReorder
             self.rows = rows; self.cols = cols; self.middle = middle; self.outShape = outShape
@@ -173,7 +209,7 @@ final class QuantizedConvKernel: Kernel {
         // busy machine may not schedule for milliseconds (the predictor took 0.7 s instead of
         // 5 ms that way).
         let pixels = shape[0] * (plan.sourceChannelsLast ? shape[1] * shape[2] : shape[2] * shape[3])
-        let work = pixels * plan.upsample * plan.upsample * weights.count / (conv.strides[0] * conv.strides[1]) / 4
+        let work = pixels * plan.upsample * plan.upsample * weights.count / inputCopies / (conv.strides[0] * conv.strides[1]) / 4
         let key = shape + [codesSource != nil ? 2 : channelsLastSource == nil ? 0 : 1]
         let compiled: Compiled
         if let c = cache[key] {
@@ -219,7 +255,9 @@ final class QuantizedConvKernel: Kernel {
         let outStorage = channelsLastOutput ? context.recycledStorage(codesOutput ? (outCount + 3) / 4 : outCount) : nil
         let dst = outStorage.map { DNNLMemory(wrapping: $0, compiled.dstMD, dnnl) }
             ?? DNNLMemory(compiled.dstMD, sharing: context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD)), dnnl)
-        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, compiled.weights),
+        let wideBuffer = compiled.widen.isEmpty ? nil : context.scratch("qconv.wide", DNNLDesc.size(compiled.wideMD))
+        let wide = wideBuffer.map { DNNLMemory(compiled.wideMD, sharing: $0, dnnl) }
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, wide ?? src), (DNNL_ARG_WEIGHTS, compiled.weights),
                                            (DNNL_ARG_BIAS, compiled.bias), (DNNL_ARG_DST, dst)]
         let scratchBytes = DNNLDesc.size(compiled.scratchMD)
         if scratchBytes > 0 {
@@ -229,6 +267,11 @@ final class QuantizedConvKernel: Kernel {
         OpenMPThreads.forWork(work) {
             if codesSource == nil, compiled.gridReorders.isEmpty, let (reorder, planarMD) = compiled.planarReorder {
                 dnnl.execute(reorder, [(DNNL_ARG_FROM, DNNLMemory(planarMD, sharing: planar, dnnl)), (DNNL_ARG_TO, src)])
+            }
+            if let wideBuffer {
+                for (reorder, view) in compiled.widen {
+                    dnnl.execute(reorder, [(DNNL_ARG_FROM, src), (DNNL_ARG_TO, DNNLMemory(view, sharing: wideBuffer, dnnl))])
+                }
             }
             dnnl.execute(compiled.primitive, args)
             if let out {
@@ -378,10 +421,11 @@ final class QuantizedConvKernel: Kernel {
         let outShape = [n, outC, oh, ow]
 
         let dnnl = context.dnnl
-        var srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
+        let srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
+        var wideMD = DNNLDesc.make([n, c * inputCopies, hp, wp], dnnl_nhwc, dnnl_u8)
         var dstMD = DNNLDesc.make(outShape, dnnl_nhwc, codesOutput ? dnnl_u8 : dnnl_f32)
         // Grouped (depthwise) weights: [G, O/G, I/G, kh, kw] for oneDNN, the same bytes as ONNX's OIHW.
-        let wDims = group == 1 ? weightShape : [group, outC / group, weightShape[1], kh, kw]
+        let wDims = group == 1 ? [outC, weightShape[1] * inputCopies, kh, kw] : [group, outC / group, weightShape[1], kh, kw]
         var wAny = DNNLDesc.make(wDims, dnnl_format_tag_any, dnnl_s8)
         var biasMD = DNNLDesc.make([outC], dnnl_x, dnnl_s32)
         let s = DNNLDesc.dims(conv.strides), d = DNNLDesc.dims(conv.dilations.map { $0 - 1 })
@@ -408,7 +452,7 @@ final class QuantizedConvKernel: Kernel {
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
         var status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-                                                                 &srcMD, &wAny, &biasMD, &dstMD, s, d, pl, pr)
+                                                                 &wideMD, &wAny, &biasMD, &dstMD, s, d, pl, pr)
         if status == dnnl_success {
             status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, $0, attr.handle, dnnl.engine, nil) }
         }
@@ -417,7 +461,9 @@ final class QuantizedConvKernel: Kernel {
         }
         let primitive = DNNLPrimitive(pd: pd, name: "int8 conv \(node)")
         let impl = primitive.implementation
-        guard impl.contains("vnni") || impl.contains("amx") else {
+        // Without VNNI every kernel is exact here: depthwise ones widen first, the others get
+        // weights within ±64.
+        guard Self.sumsOnThisCPU != .vnni || impl.contains("vnni") || impl.contains("amx") else {
             throw .shapeMismatch("Conv '\(node)': oneDNN chose \(impl) for int8, whose sums are not exact")
         }
         let weights = DNNLMemory(primitive.md(dnnl_query_weights_md), dnnl)
@@ -458,9 +504,17 @@ final class QuantizedConvKernel: Kernel {
                 }
             }
         }
+        var widen: [(DNNLPrimitive, dnnl_memory_desc_t)] = []
+        for copy in 0..<(inputCopies > 1 ? inputCopies : 0) {
+            var view = dnnl_memory_desc_t()
+            let strides = DNNLDesc.dims([hp * wp * c * inputCopies, 1, wp * c * inputCopies, c * inputCopies])
+            dnnlCheck(dnnl_memory_desc_init_by_strides(&view, 4, DNNLDesc.dims([n, c, hp, wp]), dnnl_u8, strides), "copy view of \(node)")
+            view.offset0 = Int64(copy * c)
+            widen.append((dnnl.reorder(from: srcMD, to: view), view))
+        }
         return Compiled(primitive: primitive, srcMD: srcMD, dstMD: dstMD, scratchMD: primitive.md(dnnl_query_scratchpad_md),
                         outMD: outMD, weights: weights, bias: bias, planarReorder: planarReorder,
-                        gridReorders: gridReorders, sourceMD: sourceMD,
+                        gridReorders: gridReorders, sourceMD: sourceMD, widen: widen, wideMD: wideMD,
                         outReorder: dnnl.reorder(from: DNNLDesc.make(outShape, dnnl_nhwc, dnnl_f32), to: outMD), rows: rows, cols: cols,
                         middle: p[1] + plan.pads[1], outShape: outShape)
     }
