@@ -121,11 +121,11 @@ final class QuantizedConvKernel: Kernel {
     /// into its padded source (or reads them in place) instead of requantizing floats with a
     /// reorder: in the predictor those reorders were a third of oneDNN's time.
     var codesOutput = false
-    /// OIHW int8 codes, as oneDNN gets them: split (`QuantizedWeightSplit`) when `inputCopies` is 2.
+    /// OIHW int8 codes.
     private let weights: [Int8]
     private let weightShape: [Int]
-    /// 2: the weights are split against two copies of each input channel (`Sums.pairsOf7BitWeights`).
-    private let inputCopies: Int
+    /// The weights go to oneDNN split in halves within ±64 (`Sums.pairsOf7BitWeights`).
+    private let splitWeights: Bool
     /// The bias with the input's zero point and the u8 offset folded in:
     /// Σ (code − zx)·w = Σ (code + offset)·w − (offset + zx)·Σ w.
     private let bias: [Int32]
@@ -138,9 +138,8 @@ final class QuantizedConvKernel: Kernel {
         self.node = node
         self.weightShape = weightShape
         let outC = weightShape[0], perChannel = weights.count / outC
-        let split = Self.sumsOnThisCPU == .pairsOf7BitWeights && conv.group == 1 && QuantizedWeightSplit.needed(weights)
-        self.weights = split ? QuantizedWeightSplit.split(weights, outputChannels: outC) : weights
-        inputCopies = split ? 2 : 1
+        self.weights = weights
+        splitWeights = Self.sumsOnThisCPU == .pairsOf7BitWeights && conv.group == 1 && QuantizedWeightSplit.needed(weights)
         let shift = Int64(plan.input.offset) + Int64(plan.input.zero)
         self.bias = (0..<outC).map { c in
             let sum = weights[c * perChannel..<(c + 1) * perChannel].reduce(Int64(0)) { $0 + Int64($1) }
@@ -167,6 +166,9 @@ final class QuantizedConvKernel: Kernel {
         /// reorder per copy (each into a strided view of `wideMD`).
         let widen: [(DNNLPrimitive, dnnl_memory_desc_t)]
         let wideMD: dnnl_memory_desc_t
+        /// With split weights stacked as twice the output channels: the sums' halves added
+        /// planar and requantized, in place of `outReorder` (`Combine`).
+        let combine: Combine?
         /// Channels-last dequantized output → planar.
         let outReorder: DNNLPrimitive
         /// Source row and column of each padded position; −1 for the convolution's zero padding.
@@ -179,8 +181,9 @@ final class QuantizedConvKernel: Kernel {
              outMD: dnnl_memory_desc_t, weights: DNNLMemory, bias: DNNLMemory, planarReorder: (DNNLPrimitive, dnnl_memory_desc_t)?,
              gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)], sourceMD: dnnl_memory_desc_t,
              widen: [(DNNLPrimitive, dnnl_memory_desc_t)], wideMD: dnnl_memory_desc_t,
+             combine: Combine?,
              outReorder: DNNLPrimitive, rows: [Int], cols: [Int], middle: Int, outShape: [Int]) {
-            self.gridReorders = gridReorders; self.sourceMD = sourceMD; self.widen = widen; self.wideMD = wideMD
+            self.gridReorders = gridReorders; self.sourceMD = sourceMD; self.widen = widen; self.wideMD = wideMD; self.combine = combine
             self.primitive = primitive; self.srcMD = srcMD; self.dstMD = dstMD; self.scratchMD = scratchMD; self.outMD = outMD
             self.weights = weights; self.bias = bias; self.planarReorder = planarReorder; self.outReorder = outReorder
             self.rows = rows; self.cols = cols; self.middle = middle; self.outShape = outShape
@@ -209,7 +212,7 @@ final class QuantizedConvKernel: Kernel {
         // busy machine may not schedule for milliseconds (the predictor took 0.7 s instead of
         // 5 ms that way).
         let pixels = shape[0] * (plan.sourceChannelsLast ? shape[1] * shape[2] : shape[2] * shape[3])
-        let work = pixels * plan.upsample * plan.upsample * weights.count / inputCopies / (conv.strides[0] * conv.strides[1]) / 4
+        let work = pixels * plan.upsample * plan.upsample * weights.count / (conv.strides[0] * conv.strides[1]) / 4
         let key = shape + [codesSource != nil ? 2 : channelsLastSource == nil ? 0 : 1]
         let compiled: Compiled
         if let c = cache[key] {
@@ -274,7 +277,13 @@ final class QuantizedConvKernel: Kernel {
                 }
             }
             dnnl.execute(compiled.primitive, args)
-            if let out {
+            if let out, let combine = compiled.combine {
+                let sums = context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD))
+                let planar = DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl)
+                dnnl.execute(combine.first, [(DNNL_ARG_FROM, DNNLMemory(combine.firstMD, sharing: sums, dnnl)), (DNNL_ARG_TO, planar)])
+                dnnl.execute(combine.second, [(DNNL_ARG_FROM, DNNLMemory(combine.secondMD, sharing: sums, dnnl)), (DNNL_ARG_TO, planar)])
+                dnnl.execute(combine.requantize, [(DNNL_ARG_SRC_0, planar), (DNNL_ARG_SRC_1, combine.multipliers), (DNNL_ARG_DST, planar)])
+            } else if let out {
                 dnnl.execute(compiled.outReorder, [(DNNL_ARG_FROM, dst), (DNNL_ARG_TO, DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl))])
             }
         }
@@ -421,13 +430,19 @@ final class QuantizedConvKernel: Kernel {
         let outShape = [n, outC, oh, ow]
 
         let dnnl = context.dnnl
+        // Split weights go against two copies of the input channels, or, for at most four
+        // output channels written planar, stack as twice the output channels: oneDNN's AVX2
+        // kernels compute eight at once, so the extra ones cost nothing.
+        let stacked = splitWeights && 2 * outC <= 8 && !channelsLastOutput
+        let copies = splitWeights && !stacked ? 2 : 1
+        let convOutC = stacked ? 2 * outC : outC
         let srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
-        var wideMD = DNNLDesc.make([n, c * inputCopies, hp, wp], dnnl_nhwc, dnnl_u8)
-        var dstMD = DNNLDesc.make(outShape, dnnl_nhwc, codesOutput ? dnnl_u8 : dnnl_f32)
+        var wideMD = DNNLDesc.make([n, c * copies, hp, wp], dnnl_nhwc, dnnl_u8)
+        var dstMD = DNNLDesc.make([n, convOutC, oh, ow], dnnl_nhwc, codesOutput ? dnnl_u8 : dnnl_f32)
         // Grouped (depthwise) weights: [G, O/G, I/G, kh, kw] for oneDNN, the same bytes as ONNX's OIHW.
-        let wDims = group == 1 ? [outC, weightShape[1] * inputCopies, kh, kw] : [group, outC / group, weightShape[1], kh, kw]
+        let wDims = group == 1 ? [convOutC, weightShape[1] * copies, kh, kw] : [group, outC / group, weightShape[1], kh, kw]
         var wAny = DNNLDesc.make(wDims, dnnl_format_tag_any, dnnl_s8)
-        var biasMD = DNNLDesc.make([outC], dnnl_x, dnnl_s32)
+        var biasMD = DNNLDesc.make([convOutC], dnnl_x, dnnl_s32)
         let s = DNNLDesc.dims(conv.strides), d = DNNLDesc.dims(conv.dilations.map { $0 - 1 })
         let pl = DNNLDesc.dims([0, 0])
         let pr = DNNLDesc.dims([(oh - 1) * conv.strides[0] + effK[0] - hp, (ow - 1) * conv.strides[1] + effK[1] - wp])
@@ -437,18 +452,11 @@ final class QuantizedConvKernel: Kernel {
         // then MLAS's requantization as post-ops: saturate to the code range less the zero point
         // (within Relu's or Clip's bounds over the output scale), round half to even, and
         // dequantize.
-        dnnlCheck(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(outC), 1 << 1, multipliers), "output scales of \(node)")
-        let q = plan.output
-        var postOps: dnnl_post_ops_t?
-        dnnlCheck(dnnl_post_ops_create(&postOps), "post-ops of \(node)")
-        defer { dnnl_post_ops_destroy(postOps) }
-        let floor = max(q.lo - q.zero, plan.clip.min / q.scale), ceiling = min(q.hi - q.zero, plan.clip.max / q.scale)
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, ceiling), "clip post-op")
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
-        // Codes: the integer plus zero point and u8 offset, exactly what the u8 store keeps.
-        let (alpha, beta) = codesOutput ? (Float(1), q.zero + Float(q.offset)) : (q.scale, 0)
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, alpha, beta), "scale post-op")
-        dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
+        // Stacked halves: the plain sums, requantized after their addition (`combine`).
+        if !stacked {
+            dnnlCheck(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(outC), 1 << 1, multipliers), "output scales of \(node)")
+            setRequantization(attr)
+        }
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
         var status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
@@ -467,14 +475,17 @@ final class QuantizedConvKernel: Kernel {
             throw .shapeMismatch("Conv '\(node)': oneDNN chose \(impl) for int8, whose sums are not exact")
         }
         let weights = DNNLMemory(primitive.md(dnnl_query_weights_md), dnnl)
-        self.weights.withUnsafeBufferPointer { codes in
+        let codes = !splitWeights ? self.weights
+            : stacked ? QuantizedWeightSplit.stackedOutputs(self.weights) : QuantizedWeightSplit.split(self.weights, outputChannels: outC)
+        codes.withUnsafeBufferPointer { codes in
             let plain = DNNLBuffer(byteCount: codes.count)
             plain.pointer.copyMemory(from: codes.baseAddress!, byteCount: codes.count)
             let plainW = DNNLMemory(DNNLDesc.make(wDims, group == 1 ? dnnl_oihw : dnnl_goihw, dnnl_s8), sharing: plain, dnnl)
             dnnl.execute(dnnl.reorder(from: plainW.desc, to: weights.desc), [(DNNL_ARG_FROM, plainW), (DNNL_ARG_TO, weights)])
         }
         let bias = DNNLMemory(biasMD, dnnl)
-        self.bias.withUnsafeBytes { bias.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        // Stacked: the bias goes with the first half's sums.
+        (self.bias + Array(repeating: 0, count: convOutC - outC)).withUnsafeBytes { bias.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         let planarReorder = plan.sourceChannelsLast ? nil : { () -> (DNNLPrimitive, dnnl_memory_desc_t) in
             let planarMD = DNNLDesc.make([n, c, hp, wp], dnnl_nchw, dnnl_u8)
             return (dnnl.reorder(from: planarMD, to: srcMD), planarMD)
@@ -505,9 +516,9 @@ final class QuantizedConvKernel: Kernel {
             }
         }
         var widen: [(DNNLPrimitive, dnnl_memory_desc_t)] = []
-        for copy in 0..<(inputCopies > 1 ? inputCopies : 0) {
+        for copy in 0..<(copies > 1 ? copies : 0) {
             var view = dnnl_memory_desc_t()
-            let strides = DNNLDesc.dims([hp * wp * c * inputCopies, 1, wp * c * inputCopies, c * inputCopies])
+            let strides = DNNLDesc.dims([hp * wp * c * copies, 1, wp * c * copies, c * copies])
             dnnlCheck(dnnl_memory_desc_init_by_strides(&view, 4, DNNLDesc.dims([n, c, hp, wp]), dnnl_u8, strides), "copy view of \(node)")
             view.offset0 = Int64(copy * c)
             widen.append((dnnl.reorder(from: srcMD, to: view), view))
@@ -515,7 +526,63 @@ final class QuantizedConvKernel: Kernel {
         return Compiled(primitive: primitive, srcMD: srcMD, dstMD: dstMD, scratchMD: primitive.md(dnnl_query_scratchpad_md),
                         outMD: outMD, weights: weights, bias: bias, planarReorder: planarReorder,
                         gridReorders: gridReorders, sourceMD: sourceMD, widen: widen, wideMD: wideMD,
+                        combine: stacked ? try combining(outShape, dnnl) : nil,
                         outReorder: dnnl.reorder(from: DNNLDesc.make(outShape, dnnl_nhwc, dnnl_f32), to: outMD), rows: rows, cols: cols,
                         middle: p[1] + plan.pads[1], outShape: outShape)
+    }
+
+    /// MLAS's requantization as post-ops after the per-channel multipliers: saturate to the code
+    /// range less the zero point (within Relu's or Clip's bounds over the output scale), round
+    /// half to even, and dequantize (or, for codes, add the zero point and u8 offset).
+    private func setRequantization(_ attr: DNNLAttributes) {
+        let q = plan.output
+        var postOps: dnnl_post_ops_t?
+        dnnlCheck(dnnl_post_ops_create(&postOps), "post-ops of \(node)")
+        defer { dnnl_post_ops_destroy(postOps) }
+        let floor = max(q.lo - q.zero, plan.clip.min / q.scale), ceiling = min(q.hi - q.zero, plan.clip.max / q.scale)
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, ceiling), "clip post-op")
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
+        // Codes: the integer plus zero point and u8 offset, exactly what the u8 store keeps.
+        let (alpha, beta) = codesOutput ? (Float(1), q.zero + Float(q.offset)) : (q.scale, 0)
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, alpha, beta), "scale post-op")
+        dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
+    }
+
+    /// The stacked halves' sums (channels-last, 2·outC channels) added into the planar output by
+    /// two reorders (the second accumulating), then multiplied per channel and requantized in
+    /// place by a binary primitive. Each half's sum is an exact integer in float, and so is their
+    /// total below 2²⁴ (as the convolution's own float conversion needs), so this rounds as the
+    /// unsplit convolution does. (One binary add of the two strided halves would do, but oneDNN
+    /// runs that with its reference kernel, far slower.)
+    struct Combine {
+        let first: DNNLPrimitive, second: DNNLPrimitive, requantize: DNNLPrimitive
+        let firstMD: dnnl_memory_desc_t, secondMD: dnnl_memory_desc_t
+        let multipliers: DNNLMemory
+    }
+
+    private func combining(_ outShape: [Int], _ dnnl: DNNLContext) throws(ONNXError) -> Combine {
+        let (outC, oh, ow) = (outShape[1], outShape[2], outShape[3])
+        var firstMD = dnnl_memory_desc_t()
+        let strides = DNNLDesc.dims([oh * ow * 2 * outC, 1, ow * 2 * outC, 2 * outC])
+        dnnlCheck(dnnl_memory_desc_init_by_strides(&firstMD, 4, DNNLDesc.dims(outShape), dnnl_f32, strides), "half view of \(node)")
+        var secondMD = firstMD
+        secondMD.offset0 = Int64(outC)
+        var out = DNNLDesc.make(outShape, dnnl_nchw)
+        var multiplierMD = DNNLDesc.make([1, outC, 1, 1], dnnl_nchw)
+        let attr = DNNLAttributes()
+        setRequantization(attr)
+        var desc = dnnl_binary_desc_t()
+        var pd: dnnl_primitive_desc_t?
+        var status = dnnl_binary_desc_init(&desc, dnnl_binary_mul, &out, &multiplierMD, &out)
+        if status == dnnl_success {
+            status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, $0, attr.handle, dnnl.engine, nil) }
+        }
+        guard status == dnnl_success, let pd else {
+            throw .shapeMismatch("Conv '\(node)': oneDNN cannot requantize output \(outShape) (status \(status.rawValue))")
+        }
+        let m = DNNLMemory(multiplierMD, dnnl)
+        multipliers.withUnsafeBytes { m.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return Combine(first: dnnl.reorder(from: firstMD, to: out), second: dnnl.reorder(from: secondMD, to: out, accumulate: true),
+                       requantize: DNNLPrimitive(pd: pd, name: "requantize \(node)"), firstMD: firstMD, secondMD: secondMD, multipliers: m)
     }
 }
