@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO", "StylizeONNX"]),
         // The command-line tool.
         .executableTarget(name: "stylize", dependencies: [
-            "Stylize", "StylizeNN", "StylizeIO", "StylizeTensor",
+            "Stylize", "StylizeNN", "StylizeIO", "StylizeONNX", "StylizeTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Speed and memory benchmark; prints JSON.

@@ -25,7 +25,7 @@ final class Graph {
     /// STYLIZE_ONNX_PROFILE=1: each run prints the time spent per operator to stderr.
     private var profile = false
 
-    init(_ proto: Onnx_GraphProto, context: ExecutionContext) throws(ONNXError) {
+    init(_ proto: Onnx_GraphProto, fusion: ONNXFusion = .all, context: ExecutionContext) throws(ONNXError) {
         var slotOf: [String: Int] = [:]
         var names: [String] = []
         func slot(_ name: String) -> Int {
@@ -119,18 +119,15 @@ final class Graph {
         }
 
         // Fuse quantized convolutions (exact integer sums, as onnxruntime's QLinearConv), then
-        // convolution blocks, then chains of elementwise steps. STYLIZE_ONNX_FUSE=0 turns this
-        // off, =quantized-conv keeps only the first (both to compare).
-        let environment = ProcessInfo.processInfo.environment
-        let fuse = environment["STYLIZE_ONNX_FUSE"]
-        if fuse != "0" {
+        // convolution blocks, then chains of elementwise steps.
+        if fusion != .none {
             steps = QuantizedConvFusion.apply(steps, constants: constants, folded: folded, keep: Set(outputs.map { $0.1 }))
         }
-        if fuse != "0" && fuse != "quantized-conv" {
+        if fusion == .all {
             steps = ConvBlockFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
             steps = PointwiseFusion.apply(steps, constants: constants, keep: Set(outputs.map { $0.1 }))
         }
-        profile = environment["STYLIZE_ONNX_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false
+        profile = ProcessInfo.processInfo.environment["STYLIZE_ONNX_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false
 
         // Constants no step reads any more (the float weights that fused quantized convolutions
         // replaced with their own int8 copies, folded intermediates) are dropped: for the int8

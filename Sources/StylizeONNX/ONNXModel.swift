@@ -26,6 +26,22 @@ public final class ONNXModel: @unchecked Sendable {
     private let context: ExecutionContext
     private let lock = NSLock()
 
+    /// Whether this CPU runs the int8 convolutions of quantized (QDQ) networks in exact integer
+    /// arithmetic, as onnxruntime's QLinearConv defines them: with AVX-512 VNNI, and with SSE4.1
+    /// or AVX2 (weights split to 7 bits, twice the multiply-adds). Elsewhere they run in float,
+    /// whose sums now and then round an output code the other way. oneDNN's ONEDNN_MAX_CPU_ISA
+    /// counts.
+    public static var quantizedConvolutionsAreExact: Bool { QuantizedConvKernel.sumsOnThisCPU != .none }
+
+    /// How the int8 convolutions run here, in a few words (for `stylize info`).
+    public static var quantizedConvolutionPath: String {
+        switch QuantizedConvKernel.sumsOnThisCPU {
+        case .vnni: "exact int32 sums on oneDNN's u8×s8 VNNI kernels"
+        case .pairsOf7BitWeights: "exact int32 sums on oneDNN's u8×s8 kernels, weights split to 7 bits (no VNNI: twice the multiply-adds)"
+        case .none: "float convolutions (no SSE4.1)"
+        }
+    }
+
     /// Operator set versions this executor follows (the default domain).
     static let supportedOpsets = 7...21
 
@@ -36,19 +52,20 @@ public final class ONNXModel: @unchecked Sendable {
     ///   whose file nevertheless fixes one size, as TensorFlow Lite conversions do (the int8
     ///   arbitrary-style transform declares 384×384). `inputs` and `outputs` then show those
     ///   dimensions as `nil`, and `run` accepts any size there.
-    public convenience init(contentsOf url: URL, anyPictureSize: Bool = false) throws(ONNXError) {
+    /// - Parameter fusion: which fusions the graph gets (all by default; fewer to compare).
+    public convenience init(contentsOf url: URL, anyPictureSize: Bool = false, fusion: ONNXFusion = .all) throws(ONNXError) {
         let data: Data
         do {
             data = Data(try readRegularFile(url.path))
         } catch {
             throw .io(path: url.path, "cannot read: \(error)")
         }
-        try self.init(serialized: data, anyPictureSize: anyPictureSize)
+        try self.init(serialized: data, anyPictureSize: anyPictureSize, fusion: fusion)
     }
 
-    /// Reads, validates and prepares a model from its protobuf bytes (`anyPictureSize` as for
-    /// `init(contentsOf:anyPictureSize:)`).
-    public init(serialized data: Data, anyPictureSize: Bool = false) throws(ONNXError) {
+    /// Reads, validates and prepares a model from its protobuf bytes (`anyPictureSize` and
+    /// `fusion` as for `init(contentsOf:anyPictureSize:fusion:)`).
+    public init(serialized data: Data, anyPictureSize: Bool = false, fusion: ONNXFusion = .all) throws(ONNXError) {
         let model: Onnx_ModelProto
         do {
             model = try Onnx_ModelProto(serializedBytes: data)
@@ -65,7 +82,7 @@ public final class ONNXModel: @unchecked Sendable {
             throw .unsupportedOperator("\(n.domain).\(n.opType)", node: n.name)
         }
         context = ExecutionContext()
-        graph = try Graph(model.graph, context: context)
+        graph = try Graph(model.graph, fusion: fusion, context: context)
         let initializers = Set(model.graph.initializer.map(\.name))
         let picture = anyPictureSize ? Self.freeingPictureSize : { $0 }
         inputs = model.graph.input.filter { !initializers.contains($0.name) }.map(Self.info).map(picture)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StylizeNN
+import StylizeONNX
 import StylizeTensor
 
 /// `stylize info` (or `doctor`): which instruction sets and kernels this machine runs, so a user
@@ -39,9 +40,7 @@ struct InfoCommand: ParsableCommand {
         }
         lines.append(("--precision auto", "\(Precision.automatic.rawValue)"
             + (cpu.hasNativeBF16 ? " (native bf16 arithmetic)" : " (no native bf16 on this CPU)")))
-        lines.append(("stylize fast int8", cpu.hasVNNI
-            ? "exact int32 sums on oneDNN's u8×s8 kernels (VNNI)"
-            : "float convolutions (no VNNI on this CPU)"))
+        lines.append(("stylize fast int8", ONNXModel.quantizedConvolutionPath))
         lines.append(("OpenBLAS", "\(CPUCapabilities.openBLASCore) kernels"))
         let width = lines.map(\.0.count).max() ?? 0
         for (name, value) in lines { print(name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value) }

@@ -213,7 +213,7 @@ extension CLITests {
         #expect(native.stdout.contains("VGG-19 fp32") && native.stdout.contains("instruction set"), "\(native.stdout)")
         let avx2 = try stylize(["doctor"], environment: ["ONEDNN_MAX_CPU_ISA": "AVX2"])
         #expect(avx2.status == 0, "\(avx2.stderr)")
-        for expected in ["instruction set AVX2", "jit:avx2", "bf16 needs AVX512_BF16"] {
+        for expected in ["instruction set AVX2", "jit:avx2", "bf16 needs AVX512_BF16", "weights split to 7 bits"] {
             #expect(avx2.stdout.contains(expected), "missing '\(expected)' in:\n\(avx2.stdout)")
         }
         let auto = avx2.stdout.split(separator: "\n").first { $0.hasPrefix("--precision auto") }

@@ -14,7 +14,7 @@
 /// DequantizeLinear steps that were folded at load (`folded`).
 enum QuantizedConvFusion {
     static func apply(_ steps: [Graph.Step], constants: [Int: Value], folded: [Int: Graph.Step], keep: Set<Int>) -> [Graph.Step] {
-        guard QuantizedConvKernel.exactOnThisCPU else { return steps }
+        guard QuantizedConvKernel.sumsOnThisCPU != .none else { return steps }
         let links = StepLinks(steps)
         let producer = links.producer
         var used = Set<Int>()
@@ -75,7 +75,8 @@ enum QuantizedConvFusion {
             guard let conv = steps[ci].kernel as? ConvKernel, !conv.transposed, let convPads = conv.pads,
                   steps[ci].outputs.count == 1, let wSlot = input(ci, 1), constants[wSlot] != nil else { continue }
             // Weights: int8 codes, symmetric.
-            guard let (wv, wScales, wZeros) = codes(wSlot), wv.type == .int8, wv.shape.count == 4, wZeros.allSatisfy({ $0 == 0 }) else { continue }
+            guard let (wv, wScales, wZeros) = codes(wSlot), wv.type == .int8, wv.shape.count == 4, wZeros.allSatisfy({ $0 == 0 }),
+                  QuantizedConvKernel.runsExactly(group: conv.group, weightShape: wv.shape) else { continue }
             let outC = wv.shape[0]
             // The activation's quantization: DequantizeLinear ← [Transpose] ← QuantizeLinear, or
             // a value already on a grid (the previous convolution, fused, took the pair).

@@ -9,14 +9,16 @@ import StylizeTensor
 /// Emulated in float (dequantized activations and weights in a float convolution), the sums land
 /// in a different order and now and then flip a rounding at the output's QuantizeLinear; here
 /// the sum is exact. It is also fast: oneDNN's u8×s8 kernels (VNNI) do four multiply-adds where
-/// float does one, and read a quarter of the bytes.
+/// float does one, and read a quarter of the bytes. Without VNNI the weights are split to 7 bits
+/// against two copies of the input channels (`Sums`), which keeps the sums exact.
 ///
 /// Passes: the input is quantized, upsampled and padded into planar u8 codes (offset to 0…255,
 /// the offset's contribution folded into the bias) and reordered channels-last by oneDNN; the
 /// convolution's post-ops requantize and dequantize its sums (scale, [Relu], saturate to the
 /// code range less the zero point, round half to even, times the output scale: the values
 /// DequantizeLinear gives), and a oneDNN reorder writes them planar (NCHW), the layout the rest of
-/// the graph reads.
+/// the graph reads. With split weights two reorders copy the channels-last codes twice over
+/// before the convolution.
 final class QuantizedConvKernel: Kernel {
     /// Per-tensor quantization of an activation: value = (code − zero)·scale.
     struct Activation: Equatable {
@@ -73,13 +75,38 @@ final class QuantizedConvKernel: Kernel {
         }
     }
 
-    /// Whether oneDNN runs u8×s8 convolutions with exact int32 sums on this CPU: with AVX-512 VNNI
-    /// (or AMX). Without, its AVX-512/AVX2 kernels multiply pairs with saturating 16-bit adds and
-    /// halve the weights to avoid overflow, which is not exact; the float path is used then.
-    static let exactOnThisCPU: Bool = {
+    /// How oneDNN's u8×s8 convolutions sum exactly on this CPU (`dnnl_get_effective_cpu_isa`,
+    /// so ONEDNN_MAX_CPU_ISA=AVX2 gives an AVX2 machine's answer).
+    enum Sums {
+        /// AVX-512 VNNI or AMX: vpdpbusd adds four products straight into int32.
+        case vnni
+        /// AVX2, SSE4.1 or AVX-512 without VNNI: (v)pmaddubsw adds each pair of products into a
+        /// saturating int16 (oneDNN's "int8 computation aspects"), exact only while
+        /// |x₁w₁ + x₂w₂| ≤ 32767. Weights within ±64 keep every pair within 2·255·64 = 32640;
+        /// larger ones are split (`QuantizedWeightSplit`). Depthwise kernels widen to 32 bits
+        /// before multiplying and are exact as they are.
+        case pairsOf7BitWeights
+        /// Older CPUs: the float path.
+        case none
+    }
+
+    static let sumsOnThisCPU: Sums = {
         let isa = dnnl_get_effective_cpu_isa().rawValue
-        return isa & dnnl_cpu_isa_avx512_core_vnni.rawValue == dnnl_cpu_isa_avx512_core_vnni.rawValue
+        func has(_ level: dnnl_cpu_isa_t) -> Bool { isa & level.rawValue == level.rawValue }
+        if has(dnnl_cpu_isa_avx512_core_vnni) { return .vnni }
+        return has(dnnl_cpu_isa_sse41) ? .pairsOf7BitWeights : .none
     }()
+
+    /// Whether a convolution with these weights (OIHW, `group` groups) can run here with exact
+    /// sums: always with VNNI; without, when depthwise or ungrouped (the split doubles the input
+    /// channels, which grouped layouts would interleave).
+    static func runsExactly(group: Int, weightShape: [Int]) -> Bool {
+        switch sumsOnThisCPU {
+        case .vnni: return true
+        case .pairsOf7BitWeights: return group == 1 || (weightShape[1] == 1 && weightShape[0] == group)
+        case .none: return false
+        }
+    }
 
     let plan: Plan
     let conv: ConvKernel
@@ -97,6 +124,8 @@ final class QuantizedConvKernel: Kernel {
     /// OIHW int8 codes.
     private let weights: [Int8]
     private let weightShape: [Int]
+    /// The weights go to oneDNN split in halves within ±64 (`Sums.pairsOf7BitWeights`).
+    private let splitWeights: Bool
     /// The bias with the input's zero point and the u8 offset folded in:
     /// Σ (code − zx)·w = Σ (code + offset)·w − (offset + zx)·Σ w.
     private let bias: [Int32]
@@ -107,9 +136,10 @@ final class QuantizedConvKernel: Kernel {
         self.plan = plan
         self.conv = conv
         self.node = node
-        self.weights = weights
         self.weightShape = weightShape
         let outC = weightShape[0], perChannel = weights.count / outC
+        self.weights = weights
+        splitWeights = Self.sumsOnThisCPU == .pairsOf7BitWeights && conv.group == 1 && QuantizedWeightSplit.needed(weights)
         let shift = Int64(plan.input.offset) + Int64(plan.input.zero)
         self.bias = (0..<outC).map { c in
             let sum = weights[c * perChannel..<(c + 1) * perChannel].reduce(Int64(0)) { $0 + Int64($1) }
@@ -132,6 +162,13 @@ final class QuantizedConvKernel: Kernel {
         /// padded channels-last codes, one per upsampled copy (each into a strided view).
         let gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)]
         let sourceMD: dnnl_memory_desc_t
+        /// With split weights: the padded codes copied twice into the convolution's source, one
+        /// reorder per copy (each into a strided view of `wideMD`).
+        let widen: [(DNNLPrimitive, dnnl_memory_desc_t)]
+        let wideMD: dnnl_memory_desc_t
+        /// With split weights stacked as twice the output channels: the sums' halves added
+        /// planar and requantized, in place of `outReorder` (`Combine`).
+        let combine: Combine?
         /// Channels-last dequantized output → planar.
         let outReorder: DNNLPrimitive
         /// Source row and column of each padded position; −1 for the convolution's zero padding.
@@ -143,8 +180,10 @@ final class QuantizedConvKernel: Kernel {
         init(primitive: DNNLPrimitive, srcMD: dnnl_memory_desc_t, dstMD: dnnl_memory_desc_t, scratchMD: dnnl_memory_desc_t,
              outMD: dnnl_memory_desc_t, weights: DNNLMemory, bias: DNNLMemory, planarReorder: (DNNLPrimitive, dnnl_memory_desc_t)?,
              gridReorders: [(DNNLPrimitive, dnnl_memory_desc_t)], sourceMD: dnnl_memory_desc_t,
+             widen: [(DNNLPrimitive, dnnl_memory_desc_t)], wideMD: dnnl_memory_desc_t,
+             combine: Combine?,
              outReorder: DNNLPrimitive, rows: [Int], cols: [Int], middle: Int, outShape: [Int]) {
-            self.gridReorders = gridReorders; self.sourceMD = sourceMD
+            self.gridReorders = gridReorders; self.sourceMD = sourceMD; self.widen = widen; self.wideMD = wideMD; self.combine = combine
             self.primitive = primitive; self.srcMD = srcMD; self.dstMD = dstMD; self.scratchMD = scratchMD; self.outMD = outMD
             self.weights = weights; self.bias = bias; self.planarReorder = planarReorder; self.outReorder = outReorder
             self.rows = rows; self.cols = cols; self.middle = middle; self.outShape = outShape
@@ -219,7 +258,9 @@ final class QuantizedConvKernel: Kernel {
         let outStorage = channelsLastOutput ? context.recycledStorage(codesOutput ? (outCount + 3) / 4 : outCount) : nil
         let dst = outStorage.map { DNNLMemory(wrapping: $0, compiled.dstMD, dnnl) }
             ?? DNNLMemory(compiled.dstMD, sharing: context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD)), dnnl)
-        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, compiled.weights),
+        let wideBuffer = compiled.widen.isEmpty ? nil : context.scratch("qconv.wide", DNNLDesc.size(compiled.wideMD))
+        let wide = wideBuffer.map { DNNLMemory(compiled.wideMD, sharing: $0, dnnl) }
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, wide ?? src), (DNNL_ARG_WEIGHTS, compiled.weights),
                                            (DNNL_ARG_BIAS, compiled.bias), (DNNL_ARG_DST, dst)]
         let scratchBytes = DNNLDesc.size(compiled.scratchMD)
         if scratchBytes > 0 {
@@ -230,8 +271,19 @@ final class QuantizedConvKernel: Kernel {
             if codesSource == nil, compiled.gridReorders.isEmpty, let (reorder, planarMD) = compiled.planarReorder {
                 dnnl.execute(reorder, [(DNNL_ARG_FROM, DNNLMemory(planarMD, sharing: planar, dnnl)), (DNNL_ARG_TO, src)])
             }
+            if let wideBuffer {
+                for (reorder, view) in compiled.widen {
+                    dnnl.execute(reorder, [(DNNL_ARG_FROM, src), (DNNL_ARG_TO, DNNLMemory(view, sharing: wideBuffer, dnnl))])
+                }
+            }
             dnnl.execute(compiled.primitive, args)
-            if let out {
+            if let out, let combine = compiled.combine {
+                let sums = context.scratch("qconv.dst", DNNLDesc.size(compiled.dstMD))
+                let planar = DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl)
+                dnnl.execute(combine.first, [(DNNL_ARG_FROM, DNNLMemory(combine.firstMD, sharing: sums, dnnl)), (DNNL_ARG_TO, planar)])
+                dnnl.execute(combine.second, [(DNNL_ARG_FROM, DNNLMemory(combine.secondMD, sharing: sums, dnnl)), (DNNL_ARG_TO, planar)])
+                dnnl.execute(combine.requantize, [(DNNL_ARG_SRC_0, planar), (DNNL_ARG_SRC_1, combine.multipliers), (DNNL_ARG_DST, planar)])
+            } else if let out {
                 dnnl.execute(compiled.outReorder, [(DNNL_ARG_FROM, dst), (DNNL_ARG_TO, DNNLMemory(wrapping: out.storage, compiled.outMD, dnnl))])
             }
         }
@@ -378,12 +430,19 @@ final class QuantizedConvKernel: Kernel {
         let outShape = [n, outC, oh, ow]
 
         let dnnl = context.dnnl
-        var srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
-        var dstMD = DNNLDesc.make(outShape, dnnl_nhwc, codesOutput ? dnnl_u8 : dnnl_f32)
+        // Split weights go against two copies of the input channels, or, for at most four
+        // output channels written planar, stack as twice the output channels: oneDNN's AVX2
+        // kernels compute eight at once, so the extra ones cost nothing.
+        let stacked = splitWeights && 2 * outC <= 8 && !channelsLastOutput
+        let copies = splitWeights && !stacked ? 2 : 1
+        let convOutC = stacked ? 2 * outC : outC
+        let srcMD = DNNLDesc.make([n, c, hp, wp], dnnl_nhwc, dnnl_u8)
+        var wideMD = DNNLDesc.make([n, c * copies, hp, wp], dnnl_nhwc, dnnl_u8)
+        var dstMD = DNNLDesc.make([n, convOutC, oh, ow], dnnl_nhwc, codesOutput ? dnnl_u8 : dnnl_f32)
         // Grouped (depthwise) weights: [G, O/G, I/G, kh, kw] for oneDNN, the same bytes as ONNX's OIHW.
-        let wDims = group == 1 ? weightShape : [group, outC / group, weightShape[1], kh, kw]
+        let wDims = group == 1 ? [convOutC, weightShape[1] * copies, kh, kw] : [group, outC / group, weightShape[1], kh, kw]
         var wAny = DNNLDesc.make(wDims, dnnl_format_tag_any, dnnl_s8)
-        var biasMD = DNNLDesc.make([outC], dnnl_x, dnnl_s32)
+        var biasMD = DNNLDesc.make([convOutC], dnnl_x, dnnl_s32)
         let s = DNNLDesc.dims(conv.strides), d = DNNLDesc.dims(conv.dilations.map { $0 - 1 })
         let pl = DNNLDesc.dims([0, 0])
         let pr = DNNLDesc.dims([(oh - 1) * conv.strides[0] + effK[0] - hp, (ow - 1) * conv.strides[1] + effK[1] - wp])
@@ -393,22 +452,15 @@ final class QuantizedConvKernel: Kernel {
         // then MLAS's requantization as post-ops: saturate to the code range less the zero point
         // (within Relu's or Clip's bounds over the output scale), round half to even, and
         // dequantize.
-        dnnlCheck(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(outC), 1 << 1, multipliers), "output scales of \(node)")
-        let q = plan.output
-        var postOps: dnnl_post_ops_t?
-        dnnlCheck(dnnl_post_ops_create(&postOps), "post-ops of \(node)")
-        defer { dnnl_post_ops_destroy(postOps) }
-        let floor = max(q.lo - q.zero, plan.clip.min / q.scale), ceiling = min(q.hi - q.zero, plan.clip.max / q.scale)
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, ceiling), "clip post-op")
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
-        // Codes: the integer plus zero point and u8 offset, exactly what the u8 store keeps.
-        let (alpha, beta) = codesOutput ? (Float(1), q.zero + Float(q.offset)) : (q.scale, 0)
-        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, alpha, beta), "scale post-op")
-        dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
+        // Stacked halves: the plain sums, requantized after their addition (`combine`).
+        if !stacked {
+            dnnlCheck(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(outC), 1 << 1, multipliers), "output scales of \(node)")
+            setRequantization(attr)
+        }
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
         var status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-                                                                 &srcMD, &wAny, &biasMD, &dstMD, s, d, pl, pr)
+                                                                 &wideMD, &wAny, &biasMD, &dstMD, s, d, pl, pr)
         if status == dnnl_success {
             status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, $0, attr.handle, dnnl.engine, nil) }
         }
@@ -417,18 +469,23 @@ final class QuantizedConvKernel: Kernel {
         }
         let primitive = DNNLPrimitive(pd: pd, name: "int8 conv \(node)")
         let impl = primitive.implementation
-        guard impl.contains("vnni") || impl.contains("amx") else {
+        // Without VNNI every kernel is exact here: depthwise ones widen first, the others get
+        // weights within ±64.
+        guard Self.sumsOnThisCPU != .vnni || impl.contains("vnni") || impl.contains("amx") else {
             throw .shapeMismatch("Conv '\(node)': oneDNN chose \(impl) for int8, whose sums are not exact")
         }
         let weights = DNNLMemory(primitive.md(dnnl_query_weights_md), dnnl)
-        self.weights.withUnsafeBufferPointer { codes in
+        let codes = !splitWeights ? self.weights
+            : stacked ? QuantizedWeightSplit.stackedOutputs(self.weights) : QuantizedWeightSplit.split(self.weights, outputChannels: outC)
+        codes.withUnsafeBufferPointer { codes in
             let plain = DNNLBuffer(byteCount: codes.count)
             plain.pointer.copyMemory(from: codes.baseAddress!, byteCount: codes.count)
             let plainW = DNNLMemory(DNNLDesc.make(wDims, group == 1 ? dnnl_oihw : dnnl_goihw, dnnl_s8), sharing: plain, dnnl)
             dnnl.execute(dnnl.reorder(from: plainW.desc, to: weights.desc), [(DNNL_ARG_FROM, plainW), (DNNL_ARG_TO, weights)])
         }
         let bias = DNNLMemory(biasMD, dnnl)
-        self.bias.withUnsafeBytes { bias.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        // Stacked: the bias goes with the first half's sums.
+        (self.bias + Array(repeating: 0, count: convOutC - outC)).withUnsafeBytes { bias.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         let planarReorder = plan.sourceChannelsLast ? nil : { () -> (DNNLPrimitive, dnnl_memory_desc_t) in
             let planarMD = DNNLDesc.make([n, c, hp, wp], dnnl_nchw, dnnl_u8)
             return (dnnl.reorder(from: planarMD, to: srcMD), planarMD)
@@ -458,10 +515,74 @@ final class QuantizedConvKernel: Kernel {
                 }
             }
         }
+        var widen: [(DNNLPrimitive, dnnl_memory_desc_t)] = []
+        for copy in 0..<(copies > 1 ? copies : 0) {
+            var view = dnnl_memory_desc_t()
+            let strides = DNNLDesc.dims([hp * wp * c * copies, 1, wp * c * copies, c * copies])
+            dnnlCheck(dnnl_memory_desc_init_by_strides(&view, 4, DNNLDesc.dims([n, c, hp, wp]), dnnl_u8, strides), "copy view of \(node)")
+            view.offset0 = Int64(copy * c)
+            widen.append((dnnl.reorder(from: srcMD, to: view), view))
+        }
         return Compiled(primitive: primitive, srcMD: srcMD, dstMD: dstMD, scratchMD: primitive.md(dnnl_query_scratchpad_md),
                         outMD: outMD, weights: weights, bias: bias, planarReorder: planarReorder,
-                        gridReorders: gridReorders, sourceMD: sourceMD,
+                        gridReorders: gridReorders, sourceMD: sourceMD, widen: widen, wideMD: wideMD,
+                        combine: stacked ? try combining(outShape, dnnl) : nil,
                         outReorder: dnnl.reorder(from: DNNLDesc.make(outShape, dnnl_nhwc, dnnl_f32), to: outMD), rows: rows, cols: cols,
                         middle: p[1] + plan.pads[1], outShape: outShape)
+    }
+
+    /// MLAS's requantization as post-ops after the per-channel multipliers: saturate to the code
+    /// range less the zero point (within Relu's or Clip's bounds over the output scale), round
+    /// half to even, and dequantize (or, for codes, add the zero point and u8 offset).
+    private func setRequantization(_ attr: DNNLAttributes) {
+        let q = plan.output
+        var postOps: dnnl_post_ops_t?
+        dnnlCheck(dnnl_post_ops_create(&postOps), "post-ops of \(node)")
+        defer { dnnl_post_ops_destroy(postOps) }
+        let floor = max(q.lo - q.zero, plan.clip.min / q.scale), ceiling = min(q.hi - q.zero, plan.clip.max / q.scale)
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, floor, ceiling), "clip post-op")
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_round, 0, 0), "round post-op")
+        // Codes: the integer plus zero point and u8 offset, exactly what the u8 store keeps.
+        let (alpha, beta) = codesOutput ? (Float(1), q.zero + Float(q.offset)) : (q.scale, 0)
+        dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, alpha, beta), "scale post-op")
+        dnnlCheck(dnnl_primitive_attr_set_post_ops(attr.handle, postOps), "set post-ops")
+    }
+
+    /// The stacked halves' sums (channels-last, 2·outC channels) added into the planar output by
+    /// two reorders (the second accumulating), then multiplied per channel and requantized in
+    /// place by a binary primitive. Each half's sum is an exact integer in float, and so is their
+    /// total below 2²⁴ (as the convolution's own float conversion needs), so this rounds as the
+    /// unsplit convolution does. (One binary add of the two strided halves would do, but oneDNN
+    /// runs that with its reference kernel, far slower.)
+    struct Combine {
+        let first: DNNLPrimitive, second: DNNLPrimitive, requantize: DNNLPrimitive
+        let firstMD: dnnl_memory_desc_t, secondMD: dnnl_memory_desc_t
+        let multipliers: DNNLMemory
+    }
+
+    private func combining(_ outShape: [Int], _ dnnl: DNNLContext) throws(ONNXError) -> Combine {
+        let (outC, oh, ow) = (outShape[1], outShape[2], outShape[3])
+        var firstMD = dnnl_memory_desc_t()
+        let strides = DNNLDesc.dims([oh * ow * 2 * outC, 1, ow * 2 * outC, 2 * outC])
+        dnnlCheck(dnnl_memory_desc_init_by_strides(&firstMD, 4, DNNLDesc.dims(outShape), dnnl_f32, strides), "half view of \(node)")
+        var secondMD = firstMD
+        secondMD.offset0 = Int64(outC)
+        var out = DNNLDesc.make(outShape, dnnl_nchw)
+        var multiplierMD = DNNLDesc.make([1, outC, 1, 1], dnnl_nchw)
+        let attr = DNNLAttributes()
+        setRequantization(attr)
+        var desc = dnnl_binary_desc_t()
+        var pd: dnnl_primitive_desc_t?
+        var status = dnnl_binary_desc_init(&desc, dnnl_binary_mul, &out, &multiplierMD, &out)
+        if status == dnnl_success {
+            status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, $0, attr.handle, dnnl.engine, nil) }
+        }
+        guard status == dnnl_success, let pd else {
+            throw .shapeMismatch("Conv '\(node)': oneDNN cannot requantize output \(outShape) (status \(status.rawValue))")
+        }
+        let m = DNNLMemory(multiplierMD, dnnl)
+        multipliers.withUnsafeBytes { m.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return Combine(first: dnnl.reorder(from: firstMD, to: out), second: dnnl.reorder(from: secondMD, to: out, accumulate: true),
+                       requantize: DNNLPrimitive(pd: pd, name: "requantize \(node)"), firstMD: firstMD, secondMD: secondMD, multipliers: m)
     }
 }
