@@ -61,7 +61,7 @@ let package = Package(
 )
 
 // Fuzzing (scripts/fuzz.sh): one libFuzzer harness over the parsers, built only when asked for,
-// since it needs `-sanitize=fuzzer` (libFuzzer supplies its `main`).
+// since it needs `-sanitize=fuzzer` (it links libFuzzer's driver).
 if Context.environment["STYLIZE_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "stylize-fuzz", dependencies: ["StylizeIO", "StylizeONNX"], path: "Fuzz/stylize-fuzz"))
 }

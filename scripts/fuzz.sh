@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes Stylize's parsers with libFuzzer (shipped with the Swift toolchain) under AddressSanitizer.
+# The summary per target shows executions, their rate, inputs that reached new code, peak memory,
+# and any crash (its input saved under .build-fuzz/crashes/).
 #
 #   bash scripts/fuzz.sh [TARGET...]     targets: torch pickle onnx image exif (default: all)
 #
@@ -12,8 +14,13 @@ cd "$(dirname "$0")/.."
 targets=("${@:-torch pickle onnx image exif}")
 read -r -a targets <<<"${targets[*]}"
 bash scripts/install-deps.sh
-STYLIZE_FUZZ=1 swift build -c release --scratch-path .build-fuzz --product stylize-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing >&2
+# libFuzzer's coverage instrumentation and its driver without its main (SwiftPM gives executables
+# their own entry point, which calls LLVMFuzzerRunDriver); both ship with the Swift toolchain.
+libfuzzer=$(dirname "$(readlink -f "$(command -v swiftc)")")/../lib/swift/clang/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a
+[ -f "$libfuzzer" ] || { echo "error: $libfuzzer: the Swift toolchain ships no libFuzzer" >&2; exit 1; }
+STYLIZE_FUZZ=1 swift build -c release --scratch-path .build-fuzz --product stylize-fuzz -Xswiftc -enable-testing \
+    -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
+    -Xlinker "$libfuzzer" -Xlinker -lstdc++ >&2
 harness=.build-fuzz/release/stylize-fuzz
 
 seeds() {  # the seed files of one target
@@ -60,5 +67,5 @@ PY
     STYLIZE_FUZZ_TARGET=$t "$harness" "$corpus" "$seed" Fuzz/corpus/$t \
         -max_total_time="${SECONDS_EACH:-60}" ${RUNS:+-runs=$RUNS} -max_len=65536 -rss_limit_mb=4096 -timeout=10 \
         -artifact_prefix=.build-fuzz/crashes/$t- -print_final_stats=1 2>&1 \
-        | grep -E "^stat::(number_of_executed_units|peak_rss_mb|new_units_added)|^#[0-9]+ *DONE|ERROR|SUMMARY|Test unit written" >&2 || true
+        | grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|^#[0-9]+ *DONE|ERROR|SUMMARY|Test unit written|deadly signal" >&2 || true
 done

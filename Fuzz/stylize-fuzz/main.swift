@@ -9,8 +9,14 @@ import StylizeONNX
 /// a crash, a sanitizer report or a timeout is a finding.
 let target = ProcessInfo.processInfo.environment["STYLIZE_FUZZ_TARGET"] ?? ""
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+/// libFuzzer's driver (from `-sanitize=fuzzer`), called from this executable's own `main`: SwiftPM
+/// names executables' entry points itself, so libFuzzer's `main` is not the one that runs.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>,
+                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     switch target {
     case "torch":
@@ -31,3 +37,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(runFuzzerDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
