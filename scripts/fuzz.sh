@@ -67,5 +67,5 @@ PY
     STYLIZE_FUZZ_TARGET=$t "$harness" "$corpus" "$seed" Fuzz/corpus/$t \
         -max_total_time="${SECONDS_EACH:-60}" ${RUNS:+-runs=$RUNS} -max_len=65536 -rss_limit_mb=4096 -timeout=10 \
         -artifact_prefix=.build-fuzz/crashes/$t- -print_final_stats=1 2>&1 \
-        | grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|^#[0-9]+ *DONE|ERROR|SUMMARY|Test unit written|deadly signal" >&2 || true
+        | grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|^#[0-9]+[[:space:]]+(DONE|INITED)|ERROR|SUMMARY|Test unit written|deadly signal" >&2 || true
 done
