@@ -10,9 +10,9 @@ extension StyleTransferOptions {
     public static let smallestAutomaticScale = 256
     /// With the automatic iteration counts the coarsest scale gets this fraction of `iterations`
     /// and every finer scale `fineScaleIterationFraction` of it: 500 → 200, 80 at 512 px and
-    /// 200, 80, 80 at 1024 px. Work per iteration grows 4× per scale (a 256-px iteration costs
-    /// 0.28–0.32 of a 512-px one, measured), so at 512 px the run costs about 0.29 of
-    /// single-scale optimisation with `iterations` (0.4 × 0.3 + 0.16), preparation aside.
+    /// 200, 80, 80 at 1024 px. Work per iteration grows about 4× per scale, so at 512 px the run
+    /// costs under a third of single-scale optimisation with `iterations` (README, "The default
+    /// run at 512 px").
     public static let coarsestScaleIterationFraction = 0.4
     public static let fineScaleIterationFraction = 0.16
     /// With the automatic content weights every scale after the coarsest multiplies
@@ -23,14 +23,14 @@ extension StyleTransferOptions {
     /// distance 392 k → 926 k in 3 iterations, settling at 1.27× single scale's).
     public static let fineScaleContentWeightFactor: Float = 5
     /// The factor at output sizes up to 512 px.
-    public static let smallFineScaleContentWeightFactor: Float = 3
+    public static let smallFineScaleContentWeightFactor: Float = 2
 
     /// The finer scales' content-weight factor for an output size: `fineScaleContentWeightFactor`
     /// above 512 px, `smallFineScaleContentWeightFactor` up to it. Each was chosen to end nearer
     /// both the photo and the painting than single-scale optimisation with 500 iterations (README,
     /// "Coarse to fine"): at 1024 px four was at the edge on content and six on style; at 512 px,
-    /// where 500 single-scale iterations come closer to convergence, five ended 3% behind on style
-    /// (`coffee.png` after Starry Night) and three ahead on both.
+    /// where 500 single-scale iterations come closer to convergence, three and five traded too
+    /// much style for content on some pairs and two kept both within a few percent of it or better.
     public static func fineScaleContentWeightFactor(imageSize: Int) -> Float {
         imageSize > 2 * smallestAutomaticScale ? fineScaleContentWeightFactor : smallFineScaleContentWeightFactor
     }
@@ -74,7 +74,7 @@ extension StyleTransferOptions {
 
     /// The content weight at each of `resolvedScales`: `scaleContentWeights`, or else
     /// `contentWeight` at the coarsest scale and `fineScaleContentWeightFactor(imageSize:)` times
-    /// it at each finer one (5 → 5, 15 at 512 px; 5, 25, 25 at 1024 px). With a single scale this
+    /// it at each finer one (5 → 5, 10 at 512 px; 5, 25, 25 at 1024 px). With a single scale this
     /// is `[contentWeight]`.
     public var resolvedScaleContentWeights: [Float] {
         if !scaleContentWeights.isEmpty { return scaleContentWeights }

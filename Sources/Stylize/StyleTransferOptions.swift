@@ -28,13 +28,13 @@ public struct StyleTransferOptions: Sendable {
     public var iterations: Int = 500
     /// Early stop (`EarlyStop`): each scale ends once its objective's lowest value has fallen by at
     /// most this fraction over the last `toleranceWindow` iterations. 0 runs every iteration.
-    /// The default never ended a scale of the default schedule early in the runs measured at
-    /// 512 px; it ends runs given many more iterations once they stop paying.
+    /// The default is small enough that the default schedule runs its iterations (README,
+    /// "The default run at 512 px"); it stops runs given far more iterations than they use.
     public var tolerance: Double = 1e-3
     /// The iterations over which `tolerance` compares the objective.
     public var toleranceWindow: Int = 20
     /// The content loss's weight; coarse to fine uses it at the coarsest scale and, unless
-    /// `scaleContentWeights` says otherwise, three (up to 512 px) or five times it at the finer
+    /// `scaleContentWeights` says otherwise, two (up to 512 px) or five times it at the finer
     /// ones.
     public var contentWeight: Float = 5
     public var styleWeight: Float = 100
@@ -77,7 +77,7 @@ public struct StyleTransferOptions: Sendable {
     /// at the coarsest scale and 0.16 at each finer one (`resolvedScaleIterations`).
     public var scaleIterations: [Int] = []
     /// The content weight at each scale, one per scale. Empty means automatic: `contentWeight` at
-    /// the coarsest scale, three (up to 512 px) or five times it at the finer ones
+    /// the coarsest scale, two (up to 512 px) or five times it at the finer ones
     /// (`resolvedScaleContentWeights`).
     public var scaleContentWeights: [Float] = []
 

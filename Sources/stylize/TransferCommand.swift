@@ -44,7 +44,7 @@ struct TransferCommand: ParsableCommand {
     var scaleIterations: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, three times it at each finer one up to 512 px (5 → 5,15), five times above (5 → 5,25,25 at 1024 px), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
+        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, twice it at each finer one up to 512 px (5 → 5,10), five times above (5 → 5,25,25 at 1024 px), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
         valueName: "w1,w2,..."))
     var scaleContentWeights: String?
 

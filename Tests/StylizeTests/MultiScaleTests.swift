@@ -23,7 +23,7 @@ struct MultiScaleTests {
     @Test func iterationScheduleAndOverrides() {
         var o = StyleTransferOptions()
         #expect(o.resolvedScales == [256, 512] && o.resolvedScaleIterations == [200, 80])
-        #expect(o.resolvedScaleContentWeights == [5, 15])
+        #expect(o.resolvedScaleContentWeights == [5, 10])
         #expect(o.tolerance == 1e-3 && o.toleranceWindow == 20)
         o.imageSize = 384
         #expect(o.resolvedScales == [384] && o.resolvedScaleIterations == [500] && o.resolvedScaleContentWeights == [5])
@@ -36,7 +36,7 @@ struct MultiScaleTests {
         #expect(o.resolvedScaleIterations == [400, 160, 160])
         #expect(o.resolvedScaleContentWeights == [2, 10, 10])
         o.imageSize = 512
-        #expect(o.resolvedScaleIterations == [400, 160] && o.resolvedScaleContentWeights == [2, 6])
+        #expect(o.resolvedScaleIterations == [400, 160] && o.resolvedScaleContentWeights == [2, 4])
         o.imageSize = 1024
         o.iterations = 2
         #expect(o.resolvedScaleIterations == [1, 1, 1])
