@@ -5,31 +5,40 @@
 /// few iterations. This file holds the schedule: which sizes, how many iterations at each, and
 /// the content weight at each.
 extension StyleTransferOptions {
-    /// Above this output size `scales` defaults to several scales.
-    public static let singleScaleLimit = 512
-    /// The automatic scales halve the output size down to no less than this.
+    /// The automatic scales halve the output size down to no less than this, so from twice this
+    /// size on (512 px, the default size) a run is coarse to fine.
     public static let smallestAutomaticScale = 256
     /// With the automatic iteration counts the coarsest scale gets this fraction of `iterations`
-    /// and every finer scale `fineScaleIterationFraction` of it: 500 → 250, 100, 100 at 1024 px.
-    /// Work per iteration grows 4× per scale, so at 1024 px the whole run costs about 0.26 of
-    /// single-scale optimisation with `iterations` (0.05 + 0.05 + 0.2, preparation aside).
-    public static let coarsestScaleIterationFraction = 0.5
-    public static let fineScaleIterationFraction = 0.2
+    /// and every finer scale `fineScaleIterationFraction` of it: 500 → 200, 80 at 512 px and
+    /// 200, 80, 80 at 1024 px. Work per iteration grows about 4× per scale, so at 512 px the run
+    /// costs under a third of single-scale optimisation with `iterations` (README, "The default
+    /// run at 512 px").
+    public static let coarsestScaleIterationFraction = 0.4
+    public static let fineScaleIterationFraction = 0.16
     /// With the automatic content weights every scale after the coarsest multiplies
-    /// `contentWeight` by this. The coarsest scale lays out the painting's structure and palette
-    /// with the user's balance; the finer ones add detail to an almost finished picture, and with
-    /// the user's weight there L-BFGS's first steps buy the fine texture with the photo's content
-    /// (1024 px, `chelsea.png` after Starry Night: content distance 392 k → 926 k in 3
-    /// iterations, settling at 1.27× single scale's). At 1024 px five times the weight ended
-    /// nearer both the photo and the painting than single-scale optimisation for both pairs
-    /// measured (README, "Coarse to fine"); four was at the edge on content, six on style.
+    /// `contentWeight` by `fineScaleContentWeightFactor(imageSize:)`. The coarsest scale lays out
+    /// the painting's structure and palette with the user's balance; the finer ones add detail to
+    /// an almost finished picture, and with the user's weight there L-BFGS's first steps buy the
+    /// fine texture with the photo's content (1024 px, `chelsea.png` after Starry Night: content
+    /// distance 392 k → 926 k in 3 iterations, settling at 1.27× single scale's).
     public static let fineScaleContentWeightFactor: Float = 5
+    /// The factor at output sizes up to 512 px.
+    public static let smallFineScaleContentWeightFactor: Float = 2
 
-    /// The automatic scales for `imageSize`: one scale up to `singleScaleLimit` pixels, above it
-    /// a geometric series by factor 2 ending at `imageSize` whose smallest size is at least
-    /// `smallestAutomaticScale` (1024 → 256, 512, 1024; 2048 → 256, 512, 1024, 2048; 768 → 384, 768).
+    /// The finer scales' content-weight factor for an output size: `fineScaleContentWeightFactor`
+    /// above 512 px, `smallFineScaleContentWeightFactor` up to it. Each was chosen to end nearer
+    /// both the photo and the painting than single-scale optimisation with 500 iterations (README,
+    /// "Coarse to fine"): at 1024 px four was at the edge on content and six on style; at 512 px,
+    /// where 500 single-scale iterations come closer to convergence, three and five traded too
+    /// much style for content on some pairs and two kept both within a few percent of it or better.
+    public static func fineScaleContentWeightFactor(imageSize: Int) -> Float {
+        imageSize > 2 * smallestAutomaticScale ? fineScaleContentWeightFactor : smallFineScaleContentWeightFactor
+    }
+
+    /// The automatic scales for `imageSize`: a geometric series by factor 2 ending at `imageSize`
+    /// whose smallest size is at least `smallestAutomaticScale` (512 → 256, 512; 768 → 384, 768;
+    /// 1024 → 256, 512, 1024; 2048 → 256, 512, 1024, 2048), so one scale below 512 pixels.
     public static func automaticScales(imageSize: Int) -> [Int] {
-        guard imageSize > singleScaleLimit else { return [imageSize] }
         var count = 1
         while Double(imageSize) / Double(1 << count) >= Double(smallestAutomaticScale) { count += 1 }
         return geometricScales(count: count, imageSize: imageSize)
@@ -64,11 +73,13 @@ extension StyleTransferOptions {
     }
 
     /// The content weight at each of `resolvedScales`: `scaleContentWeights`, or else
-    /// `contentWeight` at the coarsest scale and `fineScaleContentWeightFactor` times it at each
-    /// finer one. With a single scale this is `[contentWeight]`.
+    /// `contentWeight` at the coarsest scale and `fineScaleContentWeightFactor(imageSize:)` times
+    /// it at each finer one (5 → 5, 10 at 512 px; 5, 25, 25 at 1024 px). With a single scale this
+    /// is `[contentWeight]`.
     public var resolvedScaleContentWeights: [Float] {
         if !scaleContentWeights.isEmpty { return scaleContentWeights }
-        return resolvedScales.indices.map { $0 == 0 ? contentWeight : contentWeight * Self.fineScaleContentWeightFactor }
+        let factor = Self.fineScaleContentWeightFactor(imageSize: imageSize)
+        return resolvedScales.indices.map { $0 == 0 ? contentWeight : contentWeight * factor }
     }
 
     /// Checks `scales` (each at least 16 pixels, ascending, the last `imageSize`),

@@ -26,8 +26,13 @@ public struct StyleTransfer {
         /// The longer side, in pixels, of the picture being optimised at this scale.
         public var size: Int
         /// The estimated fraction of the whole run's work done, 0–1: iterations weighted by the
-        /// pixels they process, so that a time left can be estimated across scales.
+        /// pixels they process, so that a time left can be estimated across scales. Work planned
+        /// for iterations that an early stop skipped no longer counts, so this and the time left
+        /// estimated from it assume the rest runs to its planned iterations (an upper bound).
         public var fractionDone: Double
+        /// True on a scale's last iteration when the scale ends before `iterations`: the
+        /// objective stopped improving (`StyleTransferOptions.tolerance`) or L-BFGS converged.
+        public var stoppedEarly: Bool = false
     }
 
     public let options: StyleTransferOptions
@@ -78,17 +83,23 @@ public struct StyleTransfer {
             let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
             return Double(n) * Double(w * h)
         }
-        let totalWork = work.reduce(0, +)
+        // Work done, counting only the iterations that ran: an early stop takes its scale's
+        // unused work out of the total, so the fractions stay estimates of time.
+        var workDone = 0.0
         var plan = Stage(size: sizes[0], iterations: counts[0], totalIterations: counts.reduce(0, +))
         plan.scales = sizes.count
 
         var previous: Image?
         var result = content
         for (index, size) in sizes.enumerated() {
+            let totalWork = workDone + work[index...].reduce(0, +)
             plan.scale = index + 1
             plan.size = size
             plan.iterations = counts[index]
+            plan.totalIterations = plan.iterationsBefore + counts[index...].reduce(0, +)
+            plan.workBefore = workDone / totalWork
             plan.workShare = work[index] / totalWork
+            plan.workAfter = work[(index + 1)...].reduce(0, +) / totalWork
             let step = try prepare(content: content, styles: styles, size: size, contentWeight: contentWeights[index])
             let x: Tensor
             if let previous {
@@ -97,13 +108,13 @@ public struct StyleTransfer {
                 x = try initialInput(content: step, initialImage: initialImage)
             }
             let finish = { (x: Tensor) -> Image in colours(preprocessing.image(fromNetworkInput: x), content: step.content) }
-            let optimized = try optimize(step.objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
-                                         start: start, stage: plan, finish: finish,
-                                         progress: progress, snapshot: snapshot, shouldCancel: shouldCancel)
+            let (optimized, done) = try optimize(step.objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
+                                                 start: start, stage: plan, finish: finish,
+                                                 progress: progress, snapshot: snapshot, shouldCancel: shouldCancel)
             previous = preprocessing.image(fromNetworkInput: optimized)
             result = finish(optimized)
-            plan.iterationsBefore += counts[index]
-            plan.workBefore += plan.workShare
+            plan.iterationsBefore += done
+            workDone += work[index] * Double(done) / Double(counts[index])
         }
         return result
     }
@@ -222,27 +233,36 @@ struct Stage {
     /// The longer side of the picture at this scale.
     var size: Int
     var iterations: Int
-    /// Iterations planned at the earlier scales, and at all scales: snapshots and cancellation
-    /// count iterations across scales.
+    /// Iterations done at the earlier scales, and those plus the ones planned from here on:
+    /// snapshots and cancellation count iterations across scales.
     var iterationsBefore = 0
     var totalIterations: Int
-    /// Fractions of the whole run's work in the earlier scales and in this one.
-    var workBefore = 0.0, workShare = 1.0
+    /// Fractions of the whole run's work in the earlier scales, in this one, and in the later ones.
+    var workBefore = 0.0, workShare = 1.0, workAfter = 0.0
+
+    /// The fraction of the run's work done after `iteration` of this scale's iterations; when
+    /// the scale stops there, its unused iterations leave the total.
+    func fractionDone(after iteration: Int, stopped: Bool) -> Double {
+        let done = workBefore + workShare * Double(iteration) / Double(iterations)
+        return stopped ? done / (done + workAfter) : done
+    }
 }
 
-/// The optimisation loop shared by style transfer and texture synthesis: `stage.iterations`
+/// The optimisation loop shared by style transfer and texture synthesis: up to `stage.iterations`
 /// evaluations (`options.iterations` without a stage), each followed by one optimiser step,
-/// stopping early only when L-BFGS converges.
+/// stopping early when the objective stops improving (`options.tolerance`, see `EarlyStop`) or
+/// L-BFGS converges. Returns the picture and the evaluations done.
 func optimize(_ objective: Objective, from start: Tensor, options: StyleTransferOptions, pixelStep: Float,
               start clockStart: ContinuousClock.Instant, stage: Stage? = nil, finish: (Tensor) -> Image,
               progress: ((StyleTransfer.Progress) -> Void)?,
               snapshot: ((Int, Image) -> Void)?,
-              shouldCancel: (() -> Bool)?) throws(StylizeError) -> Tensor {
+              shouldCancel: (() -> Bool)?) throws(StylizeError) -> (x: Tensor, iterations: Int) {
     let stage = stage ?? Stage(size: max(start.shape[2], start.shape[3]), iterations: options.iterations,
                                totalIterations: options.iterations)
     var x = start
     var lbfgs = LBFGS(historySize: options.lbfgsHistorySize)
     var adam = Adam(learningRate: options.learningRate * pixelStep)
+    var earlyStop = EarlyStop(tolerance: options.tolerance, window: options.toleranceWindow)
     for iteration in 1...stage.iterations {
         let overall = stage.iterationsBefore + iteration
         if shouldCancel?() == true { throw .cancelled(iteration: overall - 1, partial: finish(x)) }
@@ -253,9 +273,9 @@ func optimize(_ objective: Objective, from start: Tensor, options: StyleTransfer
             throw .network(error)
         }
         guard losses.total.isFinite else { throw .diverged(iteration: overall) }
-        var converged = false
+        var stop = earlyStop.record(losses.total)
         switch options.optimizer {
-        case .lbfgs: converged = lbfgs.step(&x, loss: losses.total, gradient: gradient) == .converged
+        case .lbfgs: if lbfgs.step(&x, loss: losses.total, gradient: gradient) == .converged { stop = true }
         case .adam: adam.step(&x, gradient: gradient)
         }
         let elapsed = ContinuousClock.now - clockStart
@@ -263,11 +283,12 @@ func optimize(_ objective: Objective, from start: Tensor, options: StyleTransfer
             iteration: iteration, iterations: stage.iterations, losses: losses,
             elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
             scale: stage.scale, scales: stage.scales, size: stage.size,
-            fractionDone: stage.workBefore + stage.workShare * Double(iteration) / Double(stage.iterations)))
-        if converged { break }
+            fractionDone: stage.fractionDone(after: iteration, stopped: stop),
+            stoppedEarly: stop && iteration < stage.iterations))
+        if stop { return (x, iteration) }
         if options.saveEvery > 0 && overall % options.saveEvery == 0 && overall < stage.totalIterations {
             snapshot?(overall, finish(x))
         }
     }
-    return x
+    return (x, stage.iterations)
 }

@@ -23,10 +23,19 @@ public struct StyleTransferOptions: Sendable {
 
     /// Longer side of the output in pixels.
     public var imageSize: Int = 512
-    /// Evaluations of the objective (each one VGG-19 forward and backward pass).
+    /// Evaluations of the objective (each one VGG-19 forward and backward pass): the most a run
+    /// does; it stops sooner when the objective stops improving (`tolerance`).
     public var iterations: Int = 500
+    /// Early stop (`EarlyStop`): each scale ends once its objective's lowest value has fallen by at
+    /// most this fraction over the last `toleranceWindow` iterations. 0 runs every iteration.
+    /// The default is small enough that the default schedule runs its iterations (README,
+    /// "The default run at 512 px"); it stops runs given far more iterations than they use.
+    public var tolerance: Double = 1e-3
+    /// The iterations over which `tolerance` compares the objective.
+    public var toleranceWindow: Int = 20
     /// The content loss's weight; coarse to fine uses it at the coarsest scale and, unless
-    /// `scaleContentWeights` says otherwise, five times it at the finer ones.
+    /// `scaleContentWeights` says otherwise, two (up to 512 px) or five times it at the finer
+    /// ones.
     public var contentWeight: Float = 5
     public var styleWeight: Float = 100
     public var tvWeight: Float = 1e-3
@@ -61,14 +70,15 @@ public struct StyleTransferOptions: Sendable {
     public var saveEvery: Int = 0
     /// Coarse-to-fine: the longer sides, in pixels, to optimise at in turn, ascending, the last
     /// equal to `imageSize`; each scale starts from the previous one's result upsampled. Empty
-    /// means automatic (`automaticScales`: one scale up to 512 pixels, 1024 → 256, 512, 1024);
-    /// `[imageSize]` forces a single scale.
+    /// means automatic (`automaticScales`: one scale below 512 pixels, 512 → 256, 512;
+    /// 1024 → 256, 512, 1024); `[imageSize]` forces a single scale.
     public var scales: [Int] = []
-    /// Iterations at each scale, one count per scale. Empty means automatic: half of `iterations`
-    /// at the coarsest scale and a fifth at each finer one (`resolvedScaleIterations`).
+    /// Iterations at each scale, one count per scale. Empty means automatic: 0.4 of `iterations`
+    /// at the coarsest scale and 0.16 at each finer one (`resolvedScaleIterations`).
     public var scaleIterations: [Int] = []
     /// The content weight at each scale, one per scale. Empty means automatic: `contentWeight` at
-    /// the coarsest scale, five times it at the finer ones (`resolvedScaleContentWeights`).
+    /// the coarsest scale, two (up to 512 px) or five times it at the finer ones
+    /// (`resolvedScaleContentWeights`).
     public var scaleContentWeights: [Float] = []
 
     public init() {}
@@ -83,6 +93,8 @@ public struct StyleTransferOptions: Sendable {
         }
         try check(imageSize >= 16, "image size must be at least 16 pixels, got \(imageSize)")
         try check(iterations >= 1, "iterations must be at least 1, got \(iterations)")
+        try check(tolerance.isFinite && tolerance >= 0, "tolerance must be a finite number ≥ 0, got \(tolerance)")
+        try check(toleranceWindow >= 1, "tolerance window must be at least 1 iteration, got \(toleranceWindow)")
         try weight(contentWeight, "content weight")
         try weight(styleWeight, "style weight")
         try weight(tvWeight, "TV weight")

@@ -49,6 +49,6 @@ public struct TextureSynthesis {
         let finish = { (x: Tensor) in preprocessing.image(fromNetworkInput: x) }
         return finish(try optimize(objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
                                    start: start, finish: finish,
-                                   progress: progress, snapshot: snapshot, shouldCancel: shouldCancel))
+                                   progress: progress, snapshot: snapshot, shouldCancel: shouldCancel).x)
     }
 }

@@ -13,7 +13,7 @@ struct RunSession {
 
     init(shared: SharedOptions) {
         self.shared = shared
-        progress = (!shared.quiet && isatty(STDERR_FILENO) != 0) ? ProgressLine() : nil
+        progress = (!shared.quiet && isatty(STDERR_FILENO) != 0) ? ProgressLine(mayStopEarly: shared.tolerance > 0) : nil
     }
 
     typealias Body = (
@@ -58,25 +58,30 @@ struct RunSession {
 }
 
 /// One line on stderr, rewritten in place: scale (when there are several), iteration, loss
-/// terms, rate and time left.
+/// terms, rate and time left. With an early stop the time left is that of running every planned
+/// iteration from here, an upper bound, and says so ("ETA ≤").
 final class ProgressLine {
+    private let mayStopEarly: Bool
     private var lastDraw = -1.0
     /// When the current scale started, and which it is: the rate is the current scale's.
     private var scaleStart = 0.0, scale = 1, lastElapsed = 0.0
 
+    init(mayStopEarly: Bool) { self.mayStopEarly = mayStopEarly }
+
     func update(_ p: StyleTransfer.Progress) {
         if p.scale != scale { scale = p.scale; scaleStart = lastElapsed }
         lastElapsed = p.elapsedSeconds
-        // Redraw at most 10 times a second, and always on the last iteration.
-        guard p.elapsedSeconds - lastDraw >= 0.1 || p.iteration == p.iterations else { return }
+        // Redraw at most 10 times a second, and always on a scale's last iteration.
+        guard p.elapsedSeconds - lastDraw >= 0.1 || p.iteration == p.iterations || p.stoppedEarly else { return }
         lastDraw = p.elapsedSeconds
         let rate = Double(p.iteration) / max(p.elapsedSeconds - scaleStart, 1e-9)
         // Across scales the work per iteration grows with the pixels: estimate from the work done.
         let eta = p.elapsedSeconds * (1 - p.fractionDone) / max(p.fractionDone, 1e-9)
         let l = p.losses
         let scalePart = p.scales > 1 ? "scale \(p.scale)/\(p.scales) (\(p.size) px)  " : ""
-        let line = String(format: "%@iter %d/%d  content %.3g  style %.3g  tv %.3g  total %.4g  %.2f it/s  ETA %@",
-                          scalePart, p.iteration, p.iterations, l.content, l.style, l.tv, l.total, rate, Self.duration(eta))
+        let timeLeft = p.stoppedEarly ? "stopped early" : "ETA \(mayStopEarly ? "≤ " : "")\(Self.duration(eta))"
+        let line = String(format: "%@iter %d/%d  content %.3g  style %.3g  tv %.3g  total %.4g  %.2f it/s  %@",
+                          scalePart, p.iteration, p.iterations, l.content, l.style, l.tv, l.total, rate, timeLeft)
         FileHandle.standardError.write("\r\u{1B}[K\(line)".data(using: .utf8)!)
     }
 

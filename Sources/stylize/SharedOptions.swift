@@ -10,8 +10,11 @@ struct SharedOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output image; PNG or JPEG by extension.")
     var output: String
 
-    @Option(name: .long, help: "Iterations (each one forward and backward pass of VGG-19).")
+    @Option(name: .long, help: "Most iterations (each one forward and backward pass of VGG-19); see --tolerance.")
     var iterations: Int = 500
+
+    @Option(name: .long, help: ArgumentHelp("Stop a scale once its objective has fallen by at most this fraction over the last 20 iterations (0: run every iteration).", valueName: "t"))
+    var tolerance: Double = 1e-3
 
     @OptionGroup var loss: LossOptions
 
@@ -57,6 +60,7 @@ struct SharedOptions: ParsableArguments {
     /// Fills the shared fields of `options`.
     func apply(to options: inout StyleTransferOptions) throws {
         options.iterations = iterations
+        options.tolerance = tolerance
         try loss.apply(to: &options)
         options.optimizer = optimizer
         options.learningRate = learningRate

@@ -34,17 +34,17 @@ struct TransferCommand: ParsableCommand {
     var originalColors = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Coarse to fine: a count N (sizes halving from --image-size, N of them; 1 forces a single scale) or a comma-separated list of longer sides, ascending, ending at --image-size (e.g. 256,512,1024). Each scale starts from the previous result upsampled. Default: one scale up to 512 px, above that halving down to no less than 256 px (1024 → 256,512,1024).",
+        "Coarse to fine: a count N (sizes halving from --image-size, N of them; 1 forces a single scale) or a comma-separated list of longer sides, ascending, ending at --image-size (e.g. 256,512,1024). Each scale starts from the previous result upsampled. Default: halving from --image-size down to no less than 256 px (512 → 256,512; 1024 → 256,512,1024), so one scale below 512 px.",
         valueName: "N|s1,s2,..."))
     var scales: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Iterations at each scale, comma-separated, one per scale. Default: half of --iterations at the coarsest scale, a fifth at each finer one (500 → 250,100,100).",
+        "Iterations at each scale, comma-separated, one per scale. Default: 0.4 of --iterations at the coarsest scale, 0.16 at each finer one (500 → 200,80 at 512 px; 200,80,80 at 1024 px).",
         valueName: "n1,n2,..."))
     var scaleIterations: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, five times it at each finer one (5 → 5,25,25), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
+        "Content weight at each scale, comma-separated, one per scale. Default: --content-weight at the coarsest scale, twice it at each finer one up to 512 px (5 → 5,10), five times above (5 → 5,25,25 at 1024 px), which keeps the photo's detail as the finer scales add the style's; give the same weight for every scale to optimise the one objective throughout.",
         valueName: "w1,w2,..."))
     var scaleContentWeights: String?
 

@@ -10,7 +10,8 @@ import Stylize
 struct MultiScaleTests {
     @Test func automaticScalesHalveDownToAtLeast256() {
         #expect(StyleTransferOptions.automaticScales(imageSize: 64) == [64])
-        #expect(StyleTransferOptions.automaticScales(imageSize: 512) == [512])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 511) == [511])
+        #expect(StyleTransferOptions.automaticScales(imageSize: 512) == [256, 512])
         #expect(StyleTransferOptions.automaticScales(imageSize: 768) == [384, 768])
         #expect(StyleTransferOptions.automaticScales(imageSize: 1000) == [500, 1000])
         #expect(StyleTransferOptions.automaticScales(imageSize: 1024) == [256, 512, 1024])
@@ -21,15 +22,22 @@ struct MultiScaleTests {
 
     @Test func iterationScheduleAndOverrides() {
         var o = StyleTransferOptions()
-        #expect(o.resolvedScales == [512] && o.resolvedScaleIterations == [500])
+        #expect(o.resolvedScales == [256, 512] && o.resolvedScaleIterations == [200, 80])
+        #expect(o.resolvedScaleContentWeights == [5, 10])
+        #expect(o.tolerance == 1e-3 && o.toleranceWindow == 20)
+        o.imageSize = 384
+        #expect(o.resolvedScales == [384] && o.resolvedScaleIterations == [500] && o.resolvedScaleContentWeights == [5])
         o.imageSize = 1024
         #expect(o.resolvedScales == [256, 512, 1024])
-        #expect(o.resolvedScaleIterations == [250, 100, 100])
+        #expect(o.resolvedScaleIterations == [200, 80, 80])
         #expect(o.resolvedScaleContentWeights == [5, 25, 25])
         o.iterations = 1000
         o.contentWeight = 2
-        #expect(o.resolvedScaleIterations == [500, 200, 200])
+        #expect(o.resolvedScaleIterations == [400, 160, 160])
         #expect(o.resolvedScaleContentWeights == [2, 10, 10])
+        o.imageSize = 512
+        #expect(o.resolvedScaleIterations == [400, 160] && o.resolvedScaleContentWeights == [2, 4])
+        o.imageSize = 1024
         o.iterations = 2
         #expect(o.resolvedScaleIterations == [1, 1, 1])
         o.scales = [1024]
@@ -52,12 +60,7 @@ struct MultiScaleTests {
         var o = StyleTransferOptions()
         o.imageSize = 1024
         o.scaleContentWeights = weights
-        do {
-            try o.validate()
-            Issue.record("\(weights) accepted")
-        } catch {
-            #expect("\(error)".contains(message), "\(error)")
-        }
+        expectRefused(o, mentioning: message)
     }
 
     @Test(arguments: [
@@ -74,14 +77,7 @@ struct MultiScaleTests {
         o.imageSize = 1024
         o.scales = scales
         o.scaleIterations = iterations
-        do {
-            try o.validate()
-            Issue.record("\(scales) \(iterations) accepted")
-        } catch {
-            let text = "\(error)"
-            #expect(text.contains(message), "\(text)")
-            #expect(!text.contains("\n"))
-        }
+        expectRefused(o, mentioning: message)
     }
 
     @Test func twoScaleRunReportsBothScalesAndReachesTheStyle() throws {

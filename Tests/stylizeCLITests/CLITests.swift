@@ -185,6 +185,21 @@ extension CLITests {
                                "--scale-content-weights", weights, "-o", "\(dir)/bad.png"], mentioning: mention, in: dir)
         }
     }
+
+    @Test func toleranceIsCheckedAndZeroRunsEveryIteration() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (value, mention) in [("-0.1", "tolerance must be a finite number ≥ 0, got -0.1"), ("nan", "tolerance"),
+                                 ("inf", "tolerance"), ("x", "tolerance")] {
+            try expectRefused([content, "--style", style, "--image-size", "48", "--tolerance=\(value)", "-o", "\(dir)/bad.png"],
+                              mentioning: mention, in: dir)
+        }
+        // Tolerance 0: every iteration runs, so every snapshot is written.
+        let r = try stylize([content, "--style", style, "--image-size", "48", "--scales", "1", "--iterations", "6",
+                             "--tolerance", "0", "--save-every", "1", "-o", "\(dir)/cat.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(files(in: dir) == ["cat.png"] + (1...5).map { "cat_\($0).png" }.sorted())
+    }
 }
 
 extension CLITests {
