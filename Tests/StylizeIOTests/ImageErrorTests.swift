@@ -30,8 +30,23 @@ final class ImageTestFolder {
 
     @Test func folderIsNotAFile() throws {
         let folder = try ImageTestFolder()
-        #expect(throws: ImageError.readFailed(path: folder.path, reason: "is a directory")) {
+        #expect(throws: ImageError.readFailed(path: folder.path, reason: "is a folder, not a regular file")) {
             try ImageIO.load(folder.path)
+        }
+    }
+
+    /// A FIFO would block an open for reading until a writer came: refused by kind, at once.
+    @Test func fifoIsRefusedWithoutBlocking() throws {
+        let folder = try ImageTestFolder()
+        let fifo = folder.path + "/pipe.png"
+        try #require(mkfifo(fifo, 0o644) == 0)
+        let start = ContinuousClock.now
+        #expect(throws: ImageError.readFailed(path: fifo, reason: "is a FIFO (named pipe), not a regular file")) {
+            try ImageIO.load(fifo)
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(throws: ImageError.readFailed(path: "/dev/zero", reason: "is a device, not a regular file")) {
+            try ImageIO.load("/dev/zero")
         }
     }
 
