@@ -92,6 +92,9 @@ public struct StyleTransferOptions: Sendable {
             try check(w.isFinite && w >= 0, "\(name) must be a finite number ≥ 0, got \(w)")
         }
         try check(imageSize >= 16, "image size must be at least 16 pixels, got \(imageSize)")
+        // Beyond any memory; memory decides the real limit (`checkMemory`), this keeps the size
+        // arithmetic before that check from overflowing.
+        try check(imageSize <= 1 << 20, "image size must be at most \(1 << 20) pixels, got \(imageSize)")
         try check(iterations >= 1, "iterations must be at least 1, got \(iterations)")
         try check(tolerance.isFinite && tolerance >= 0, "tolerance must be a finite number ≥ 0, got \(tolerance)")
         try check(toleranceWindow >= 1, "tolerance window must be at least 1 iteration, got \(toleranceWindow)")

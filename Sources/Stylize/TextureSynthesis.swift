@@ -30,6 +30,9 @@ public struct TextureSynthesis {
         let start = ContinuousClock.now
         guard !styles.isEmpty else { throw .invalidOption("no style image given") }
         guard width >= 16 && height >= 16 else { throw .invalidOption("texture size must be at least 16×16, got \(width)×\(height)") }
+        guard width <= 1 << 20 && height <= 1 << 20 else {
+            throw .invalidOption("texture sides must be at most \(1 << 20) pixels, got \(width)×\(height)")
+        }
         if !options.styleBlendWeights.isEmpty && options.styleBlendWeights.count != styles.count {
             throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
         }

@@ -17,7 +17,7 @@ struct LossOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Weights of the style images, comma-separated (normalised to sum to 1).", valueName: "w1,w2,..."))
     var styleBlendWeights: String?
 
-    @Option(name: .long, parsing: .unconditional, help: "Style images are resized to this fraction of the picture's longer side.")
+    @Option(name: .long, parsing: .unconditional, help: "Style images are resized to this fraction of the picture's longer side (memory limits the result as it limits --image-size).")
     var styleScale: Float = 1
 
     @Option(name: .long, help: "Pooling in VGG-19: max or avg.")

@@ -33,7 +33,8 @@ enum OutputCheck {
         var fs = statvfs()
         if statvfs(dir, &fs) == 0 {
             let free = Int(fs.f_bavail) &* Int(fs.f_frsize)
-            let needed = 3 * pixels + (1 << 20)
+            // Pictures beyond 100 megapixels fail the memory check anyway; no need to ask for more.
+            let needed = 3 * min(pixels, 100_000_000) + (1 << 20)
             if free < needed {
                 throw Unwritable(output: output, reason: "only \(free >> 10) KiB free on its file system, a picture needs up to \(needed >> 10) KiB")
             }

@@ -12,7 +12,7 @@ struct TextureCommand: ParsableCommand {
     @Argument(help: "The texture image(s) to imitate.")
     var styles: [String]
 
-    @Option(name: .long, help: "Width of the texture in pixels.")
+    @Option(name: .long, help: "Width of the texture in pixels (with --height limited by memory: about 2,500×2,500 on 24 GB; larger is refused before any work).")
     var width: Int = 512
 
     @Option(name: .long, help: "Height of the texture in pixels.")
@@ -25,6 +25,9 @@ struct TextureCommand: ParsableCommand {
 
     func validate() throws {
         guard !styles.isEmpty else { throw ValidationError("give a texture image") }
+        for (name, side) in [("--width", width), ("--height", height), ("--image-size", imageSize)] where !(16...(1 << 20)).contains(side) {
+            throw ValidationError("\(name) must be 16-\(1 << 20) pixels (memory sets the real limit), got \(side)")
+        }
         try OutputCheck.refuseOverwriting(shared.output, inputs: styles)
     }
 

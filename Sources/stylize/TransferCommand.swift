@@ -15,7 +15,7 @@ struct TransferCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "A style image; repeat to blend several.")
     var style: [String] = []
 
-    @Option(name: .long, help: "Longer side of the output in pixels.")
+    @Option(name: .long, help: "Longer side of the output in pixels. Limited by memory: about 2,400 bytes per pixel plus the optimizer's state (about 3,000 px for a 3:2 photo on 24 GB); larger sizes are refused before any work.")
     var imageSize: Int = 512
 
     @Option(name: .long, parsing: .unconditional, help: "Weight of the content loss (coarse to fine: at the coarsest scale; see --scale-content-weights).")
@@ -52,6 +52,9 @@ struct TransferCommand: ParsableCommand {
 
     func validate() throws {
         guard !style.isEmpty else { throw ValidationError("give at least one --style image") }
+        guard (16...(1 << 20)).contains(imageSize) else {
+            throw ValidationError("--image-size must be 16-\(1 << 20) pixels (memory sets the real limit), got \(imageSize)")
+        }
         guard ["content", "noise", "random", "image"].contains(initialization) else {
             throw ValidationError("--init must be content, noise or image, got '\(initialization)'")
         }
@@ -131,7 +134,7 @@ struct TransferCommand: ParsableCommand {
     func run() throws {
         let options = try options()
         try options.validate()
-        try OutputCheck.checkWritable(shared.output, pixels: imageSize * imageSize)
+        try OutputCheck.checkWritable(shared.output, pixels: imageSize * imageSize)  // ≤ 2²⁰ after validate
         let contentImage = try ImageIO.load(content)
         let styles = try style.map { try ImageIO.load($0) }
         let initial = try initImage.map { try ImageIO.load($0) }
