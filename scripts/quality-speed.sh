@@ -10,9 +10,9 @@
 # Env: PRECISION (fp32, bf16 or auto; default fp32), ISA (sets ONEDNN_MAX_CPU_ISA, e.g. AVX2, to
 # run oneDNN as on a CPU without AVX-512), THREADS (default: all cores), SIZE (default 512),
 # OUT (folder for the pictures and times, default out/quality-speed), RUNS (which runs to do,
-# default "old new"; a run left out is read back from OUT, where an earlier invocation with the
-# same settings left its picture and time, to spread the runs over several sittings; a pair
-# missing either run gets no row). Prints a markdown table.
+# default "old new", "" for none; a run left out is read back from OUT, where an earlier
+# invocation with the same settings left its picture and times, to spread the runs over several
+# sittings; a pair missing either run gets no row). Prints a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 images=../shared/images
@@ -30,7 +30,7 @@ bin=.build/release/stylize
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 [ -z "${ISA:-}" ] || export ONEDNN_MAX_CPU_ISA=$ISA
 
-runs="${RUNS:-old new}"
+runs="${RUNS-old new}"
 
 # run NAME KIND FLAGS…: runs stylize into $out/NAME_KIND.png and keeps the whole process's wall
 # seconds in $out/NAME_KIND.seconds and its CPU seconds (user + system, all threads) in
