@@ -12,6 +12,8 @@ public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
     case precisionUnavailable(Precision, cpu: String)
     /// oneDNN could not build one of the network's kernels.
     case kernelUnavailable(DNNLError)
+    /// A network's saved parameters lack one it needs.
+    case missingParameter(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(precision.rawValue) needs AVX512_BF16 or AMX (or AVX-512 to emulate it); this CPU has \(cpu): use fp32"
         case .kernelUnavailable(let error):
             return "\(error)"
+        case .missingParameter(let name):
+            return "the parameters have no '\(name)'"
         }
     }
 }

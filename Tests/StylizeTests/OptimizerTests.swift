@@ -1,6 +1,7 @@
 import Testing
 import StylizeTensor
 import Stylize
+import StylizeNN
 
 @Suite struct OptimizerTests {
     /// Σ over pairs of 100(x₂ᵢ₊₁ − x₂ᵢ²)² + (1 − x₂ᵢ)², minimum 0 at all ones.

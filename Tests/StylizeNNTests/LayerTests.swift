@@ -1,0 +1,215 @@
+import Testing
+import StylizeNN
+import StylizeTensor
+
+/// The training layers: forward values against direct computations, and every backward pass
+/// (to the input and to the parameters) against central finite differences of
+/// L = ⟨R, layer(x)⟩ for a fixed random R.
+@Suite struct LayerTests {
+    let context = DNNLContext()
+
+    /// Checks dL/dx and dL/dθ at sampled coordinates; returns the worst relative error.
+    @discardableResult
+    func checkGradients(_ layer: any Layer, input: Tensor, eps: Float = 1e-2, samples: Int = 24,
+                        forward: ((Tensor) throws -> Tensor)? = nil,
+                        backward: ((Tensor) throws -> Tensor?)? = nil,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws -> Double {
+        let run = forward ?? { try layer.forward($0) }
+        let back = backward ?? { try layer.backward($0, needsInputGradient: true) }
+        let y = try run(input)
+        let probe = randomTensor(y.shape, seed: 99)
+        for p in layer.parameters { p.zeroGradient() }
+        let inputGradient = try back(probe)
+        var inputGlobal = input
+        func loss() throws -> Double { try run(inputGlobal).dot(probe) }
+        var worst = 0.0
+        func compare(_ numeric: Double, _ analytic: Double, _ what: String) {
+            let error = abs(numeric - analytic) / max(1, abs(analytic))
+            worst = max(worst, error)
+            #expect(error < 2e-2, "\(what): finite difference \(numeric), backward \(analytic)", sourceLocation: sourceLocation)
+        }
+        if let inputGradient {
+            #expect(inputGradient.shape == input.shape, sourceLocation: sourceLocation)
+            for index in sampleIndices(input.count, samples) {
+                inputGlobal = input
+                inputGlobal.withUnsafeMutableBufferPointer { $0[index] += eps }
+                let plus = try loss()
+                inputGlobal = input
+                inputGlobal.withUnsafeMutableBufferPointer { $0[index] -= eps }
+                let minus = try loss()
+                compare((plus - minus) / Double(2 * eps), Double(inputGradient.scalars[index]), "input[\(index)]")
+            }
+            inputGlobal = input
+        }
+        for p in layer.parameters {
+            let analytic = p.gradient.scalars
+            let original = p.value
+            for index in sampleIndices(original.count, samples / 2) {
+                p.value = original
+                p.value.withUnsafeMutableBufferPointer { $0[index] += eps }
+                let plus = try loss()
+                p.value = original
+                p.value.withUnsafeMutableBufferPointer { $0[index] -= eps }
+                let minus = try loss()
+                compare((plus - minus) / Double(2 * eps), Double(analytic[index]), "\(p.name)[\(index)]")
+            }
+            p.value = original
+        }
+        return worst
+    }
+
+    func sampleIndices(_ count: Int, _ samples: Int) -> [Int] {
+        let step = max(1, count / max(samples, 1))
+        return Array(stride(from: step / 3, to: count, by: step).prefix(samples))
+    }
+
+    func conv(_ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, seed: UInt64 = 1) -> Conv2D {
+        Conv2D(name: "c", weight: randomTensor([cout, cin, kernel, kernel], seed: seed),
+               bias: randomTensor([cout], seed: seed + 1), stride: stride, context: context)
+    }
+
+    @Test func convolutionMatchesDirectSum() throws {
+        let layer = conv(3, 5, kernel: 3, stride: 2)
+        let x = randomTensor([2, 3, 9, 8], seed: 3)
+        let y = try layer.forward(x)
+        #expect(y.shape == [2, 5, 4, 3])
+        let w = layer.weight.value.scalars, b = layer.bias.value.scalars, xs = x.scalars, ys = y.scalars
+        var worst: Float = 0
+        for n in 0..<2 { for o in 0..<5 { for i in 0..<4 { for j in 0..<3 {
+            var sum = b[o]
+            for c in 0..<3 { for u in 0..<3 { for v in 0..<3 {
+                sum += w[((o * 3 + c) * 3 + u) * 3 + v] * xs[((n * 3 + c) * 9 + 2 * i + u) * 8 + 2 * j + v]
+            } } }
+            worst = max(worst, abs(sum - ys[((n * 5 + o) * 4 + i) * 3 + j]))
+        } } } }
+        #expect(worst < 1e-4)
+    }
+
+    @Test(arguments: [(3, 16, 9, 1), (16, 32, 3, 2), (32, 32, 3, 1), (8, 3, 9, 1)])
+    func convolutionGradients(cin: Int, cout: Int, kernel: Int, stride: Int) throws {
+        let layer = conv(cin, cout, kernel: kernel, stride: stride)
+        try checkGradients(layer, input: randomTensor([2, cin, 13, 12], seed: 5))
+    }
+
+    @Test func instanceNormMatchesDefinition() throws {
+        let norm = InstanceNorm(name: "in", channels: 3, styles: 2, fusedReLU: false, context: context)
+        norm.weight.value = randomTensor([2, 3], seed: 7)
+        norm.bias.value = randomTensor([2, 3], seed: 8)
+        norm.styleIndices = [1, 0]
+        var x = randomTensor([2, 3, 5, 6], seed: 9)
+        x.scale(by: 40)
+        let y = try norm.forward(x).scalars, xs = x.scalars
+        let g = norm.weight.value.scalars, b = norm.bias.value.scalars
+        var worst: Float = 0
+        for n in 0..<2 {
+            let style = [1, 0][n]
+            for c in 0..<3 {
+                let plane = Array(xs[((n * 3 + c) * 30)..<((n * 3 + c + 1) * 30)])
+                let mean = plane.reduce(0, +) / 30
+                let variance = plane.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 30
+                for k in 0..<30 {
+                    let expected = g[style * 3 + c] * (plane[k] - mean) / (variance + 1e-5).squareRoot() + b[style * 3 + c]
+                    worst = max(worst, abs(expected - y[(n * 3 + c) * 30 + k]))
+                }
+            }
+        }
+        #expect(worst < 1e-4)
+    }
+
+    @Test(arguments: [false, true])
+    func instanceNormGradients(relu: Bool) throws {
+        let norm = InstanceNorm(name: "in", channels: 4, styles: 3, fusedReLU: relu, context: context)
+        norm.weight.value = randomTensor([3, 4], seed: 11)
+        norm.bias.value = randomTensor([3, 4], seed: 12)
+        norm.styleIndices = [2, 0]
+        try checkGradients(norm, input: randomTensor([2, 4, 7, 6], seed: 13), eps: 3e-3)
+        // The unused style's row gets no gradient.
+        #expect(norm.weight.gradient.scalars[4..<8].allSatisfy { $0 == 0 })
+    }
+
+    @Test func reflectionPaddingMirrorsWithoutRepeatingTheEdge() throws {
+        let pad = ReflectionPad2D(padding: 2)
+        let y = try pad.forward(Tensor(shape: [1, 1, 3, 3], scalars: (1...9).map(Float.init)))
+        #expect(y.shape == [1, 1, 7, 7])
+        #expect(Array(y.scalars[14..<21]) == [3, 2, 1, 2, 3, 2, 1])  // row 2 = source row 0
+        #expect(Array(y.scalars[0..<7]) == [9, 8, 7, 8, 9, 8, 7])    // row 0 = source row 2
+        try checkGradients(pad, input: randomTensor([2, 3, 5, 4], seed: 15))
+        #expect(throws: NNError.self) { try pad.forward(Tensor(shape: [1, 1, 2, 5])) }
+    }
+
+    @Test func upsamplingRepeatsEachPixel() throws {
+        let up = Upsample2x()
+        let y = try up.forward(Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4]))
+        #expect(y.scalars == [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+        try checkGradients(up, input: randomTensor([2, 3, 3, 5], seed: 17))
+    }
+
+    @Test func residualBlockGradients() throws {
+        let block = Residual(Sequential([ReflectionPad2D(padding: 1), conv(6, 6, kernel: 3, seed: 21),
+                                         InstanceNorm(name: "in", channels: 6, fusedReLU: true, context: context)]))
+        try checkGradients(block, input: randomTensor([2, 6, 8, 8], seed: 19), eps: 3e-3)
+    }
+
+    /// The whole network, small: every parameter kind, two styles in one batch. Single
+    /// coordinates are a poor test here: through instance norms on 4×3-pixel planes and a dozen
+    /// ReLUs the loss curves sharply, and float32 rounding swamps small steps. Along the gradient
+    /// itself the derivative is largest and best conditioned: (L(θ + εĝ) − L(θ − εĝ)) / 2ε must
+    /// equal ‖∇L‖.
+    @Test func transformerNetGradients() throws {
+        let net = TransformerNet(architecture: TransformerNetArchitecture(channels: [4, 6, 8], residualBlocks: 1, styles: 2),
+                                 seed: 1, context: context)
+        var x = randomTensor([2, 3, 16, 12], seed: 23)
+        x.scale(by: 100)
+        let y = try net.forward(x, styles: [1, 0])
+        #expect(y.shape == x.shape)
+        let probe = randomTensor(y.shape, seed: 99)
+        for p in net.parameters { p.zeroGradient() }
+        try net.backward(probe)
+        let original = net.parameters.map(\.value)
+        let norm = net.parameters.reduce(0) { $0 + $1.gradient.squaredNorm }.squareRoot()
+        func loss(_ eps: Float) throws -> Double {
+            for (p, v) in zip(net.parameters, original) {
+                p.value = v
+                p.value.add(p.gradient, scaledBy: eps / Float(norm))
+            }
+            return try net.forward(x, styles: [1, 0]).dot(probe)
+        }
+        let eps: Float = 3e-4
+        let numeric = (try loss(eps) - loss(-eps)) / Double(2 * eps)
+        #expect(abs(numeric - norm) < 1e-2 * norm, "finite difference \(numeric), backward \(norm)")
+        for (p, v) in zip(net.parameters, original) { p.value = v }
+        #expect(net.parameters.count == 30)  // 8 convolutions and 7 norms, a weight and a bias each
+        // Biases in front of an instance norm cannot change anything: the norm subtracts them.
+        #expect(net.parameters.first { $0.name == "conv2.bias" }!.gradient.maxAbs < 1e-3)
+    }
+
+    @Test func transformerNetLoadChecksNamesAndShapes() throws {
+        let small = TransformerNetArchitecture(channels: [4, 6, 8], residualBlocks: 1)
+        let a = TransformerNet(architecture: small, seed: 1, context: context)
+        let b = TransformerNet(architecture: small, seed: 2, context: context)
+        var values = Dictionary(uniqueKeysWithValues: a.parameters.map { ($0.name, $0.value) })
+        try b.load(values)
+        let x = randomTensor([1, 3, 8, 8], seed: 3)
+        #expect(try a.forward(x).scalars == b.forward(x).scalars)
+        values["conv1.weight"] = Tensor(shape: [4, 3, 3, 3])
+        #expect(throws: NNError.wrongWeightShape(layer: "conv1.weight", expected: [4, 3, 9, 9], got: [4, 3, 3, 3])) { try b.load(values) }
+        values["conv1.weight"] = nil
+        #expect(throws: NNError.missingParameter("conv1.weight")) { try b.load(values) }
+    }
+
+    @Test func adamOverParametersStepsEachAndClearsGradients() throws {
+        let p = Parameter(name: "p", value: Tensor(shape: [3], scalars: [1, 2, 3]))
+        let q = Parameter(name: "q", value: Tensor(shape: [2], scalars: [5, 5]))
+        var adam = ParameterAdam(learningRate: 0.1)
+        // Minimise Σ p² + Σ q²: every value moves toward 0 by about the learning rate per step.
+        for _ in 0..<5 {
+            p.gradient = Tensor(shape: [3], scalars: p.value.scalars.map { 2 * $0 })
+            q.gradient = Tensor(shape: [2], scalars: q.value.scalars.map { 2 * $0 })
+            adam.step([p, q])
+            #expect(p.gradient.scalars == [0, 0, 0])
+        }
+        #expect(adam.iteration == 5)
+        #expect(abs(p.value.scalars[2] - 2.5) < 0.01)
+        #expect(abs(q.value.scalars[0] - 4.5) < 0.01)
+    }
+}
