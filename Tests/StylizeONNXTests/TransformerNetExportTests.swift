@@ -72,8 +72,11 @@ func feeds(_ shape: [Int], styles: Int, seed: UInt64) -> [String: Tensor] {
 }
 
 /// Runs the model in `folder/model.onnx` in onnxruntime on each case's feeds (scripts/run-onnxruntime.py)
-/// and returns each case's outputs, with results.json's producer, opset and metadata.
-func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]]) throws -> (outputs: [[String: Tensor]], info: [String: Any]) {
+/// and returns each case's outputs, with results.json's producer, opset and metadata. Given the
+/// network's parameters, each case also has "reference": NumPy's output of the architecture
+/// written from transformer_net.py (scripts/transformer_net_numpy.py), independent of the graph.
+func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
+                    network: (TransformerNetArchitecture, [String: Tensor])? = nil) throws -> (outputs: [[String: Tensor]], info: [String: Any]) {
     var specs: [[String: Any]] = []
     for (i, feeds) in cases.enumerated() {
         var inputs: [[String: Any]] = []
@@ -84,8 +87,15 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]]) throws -> (outpu
         }
         specs.append(["inputs": inputs])
     }
-    try JSONSerialization.data(withJSONObject: ["model": "model.onnx", "cases": specs])
-        .write(to: folder.appendingPathComponent("cases.json"))
+    var spec: [String: Any] = ["model": "model.onnx", "cases": specs]
+    if let (a, parameters) = network {
+        var blob = Data()
+        for (name, _) in a.parameterShapes { parameters[name]!.withUnsafeBufferPointer { blob.append(Data(buffer: $0)) } }
+        try blob.write(to: folder.appendingPathComponent("parameters.f32"))
+        spec["transformer_net"] = ["parameters": "parameters.f32", "residual_blocks": a.residualBlocks,
+                                   "names": a.parameterShapes.map { [$0.name, $0.shape] as [Any] }]
+    }
+    try JSONSerialization.data(withJSONObject: spec).write(to: folder.appendingPathComponent("cases.json"))
 
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try onnxruntimePython())
@@ -105,7 +115,9 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]]) throws -> (outpu
     let info = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("results.json"))) as! [String: Any]
     let shapes = info["outputs"] as! [[String: [Int]]]
     let outputs = try shapes.enumerated().map { i, named in
-        try Dictionary(uniqueKeysWithValues: named.map { name, shape in
+        var files = named
+        if network != nil { files["reference"] = named["output"] }
+        return try Dictionary(uniqueKeysWithValues: files.map { name, shape in
             (name, try readFloats(folder.appendingPathComponent("case\(i).\(name).f32"), shape: shape))
         })
     }
@@ -158,11 +170,13 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]]) throws -> (outpu
     }
 
     /// Stylize's executor, fused and operator by operator, against onnxruntime on the same file
-    /// and feeds, within 1e-4 of the output's largest magnitude. Includes a size that is no
-    /// multiple of 4 (30 × 34 → 32 × 36).
+    /// and feeds, and both against NumPy's float64 forward pass written from transformer_net.py
+    /// (which catches a miswired graph that both executors would run alike): within 1e-4 of the
+    /// output's largest magnitude. Includes a size that is no multiple of 4 (30 × 34 → 32 × 36).
     @Test(arguments: [1, 3]) func matchesOnnxruntime(styles: Int) throws {
         let a = architecture(styles: styles)
-        let data = try TransformerNetExport.model(architecture: a, parameters: randomParameters(a, seed: 3))
+        let parameters = randomParameters(a, seed: 3)
+        let data = try TransformerNetExport.model(architecture: a, parameters: parameters)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stylize-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -170,7 +184,7 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]]) throws -> (outpu
 
         let shapes = [[1, 3, 32, 48], [2, 3, 40, 40], [1, 3, 30, 34]]
         let cases = shapes.enumerated().map { feeds($1, styles: styles, seed: 100 + UInt64($0)) }
-        let (references, info) = try runOnnxruntime(folder, cases)
+        let (references, info) = try runOnnxruntime(folder, cases, network: (a, parameters))
         #expect(info["producer"] as? String == "stylize")
         #expect(info["opset"] as? [Int] == [TransformerNetExport.opset])
         #expect(info["metadata"] as? [String: String] == [
@@ -178,17 +192,23 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]]) throws -> (outpu
             "styles": String(styles), "pixel_range": styles == 1 ? "0-255" : "0-1",
         ])
 
-        for fusion in [ONNXFusion.all, .none] {
-            let model = try ONNXModel(serialized: data, fusion: fusion)
-            for (shape, (f, reference)) in zip(shapes, zip(cases, references)) {
-                let expected = try #require(reference["output"])
+        /// Within 1e-4 of the reference's largest magnitude.
+        func close(_ y: Tensor, _ reference: Tensor, _ what: String) {
+            #expect(y.shape == reference.shape, "\(what)")
+            guard y.shape == reference.shape else { return }
+            let error = maxAbsDifference(y, reference), scale = reference.maxAbs
+            print("export, \(styles) styles, \(what): max abs difference \(error), output scale \(scale)")
+            #expect(error <= 1e-4 * scale, "\(what)")
+        }
+        let models = try [ONNXFusion.all, .none].map { ($0, try ONNXModel(serialized: data, fusion: $0)) }
+        for (shape, (f, reference)) in zip(shapes, zip(cases, references)) {
+            let onnxruntime = try #require(reference["output"]), numpy = try #require(reference["reference"])
+            #expect(onnxruntime.shape == [shape[0], 3, (shape[2] + 3) / 4 * 4, (shape[3] + 3) / 4 * 4])
+            close(onnxruntime, numpy, "\(shape) onnxruntime against NumPy")
+            for (fusion, model) in models {
                 let y = try #require(try model.run(f)["output"])
-                #expect(y.shape == [shape[0], 3, (shape[2] + 3) / 4 * 4, (shape[3] + 3) / 4 * 4])
-                #expect(y.shape == expected.shape)
-                guard y.shape == expected.shape else { continue }
-                let error = maxAbsDifference(y, expected), scale = expected.maxAbs
-                print("export \(styles) styles \(shape) \(fusion): max abs error \(error), output scale \(scale)")
-                #expect(error <= 1e-4 * scale, "\(shape) \(fusion)")
+                close(y, onnxruntime, "\(shape) Stylize (fusion \(fusion)) against onnxruntime")
+                close(y, numpy, "\(shape) Stylize (fusion \(fusion)) against NumPy")
             }
         }
     }
