@@ -101,7 +101,7 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
     p.executableURL = URL(fileURLWithPath: try onnxruntimePython())
     p.arguments = [packageRoot.appendingPathComponent("scripts/run-onnxruntime.py").path, folder.path]
     let log = folder.appendingPathComponent("python.log")
-    FileManager.default.createFile(atPath: log.path, contents: nil)
+    try Data().write(to: log)
     let handle = try FileHandle(forWritingTo: log)
     p.standardOutput = handle
     p.standardError = handle
@@ -138,6 +138,16 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
         #expect(shapes.first?.name == "conv1.weight" && shapes.first?.shape == [32, 3, 9, 9])
         #expect(shapes.last?.name == "deconv3.bias" && shapes.last?.shape == [3])
         #expect(Set(shapes.map(\.name)).count == shapes.count)
+    }
+
+    @Test func standardNetworkExportsAndRuns() throws {
+        let a = TransformerNetArchitecture.standard
+        let data = try TransformerNetExport.model(architecture: a, parameters: randomParameters(a, seed: 5))
+        // The weights as raw float32 and a few kilobytes of graph.
+        #expect(data.count > 4 * 1_679_235 && data.count < 4 * 1_679_235 + 16_384)
+        let y = try #require(try ONNXModel(serialized: data).run(feeds([1, 3, 64, 64], styles: 1, seed: 2))["output"])
+        #expect(y.shape == [1, 3, 64, 64])
+        #expect(y.scalars.allSatisfy { $0.isFinite })
     }
 
     @Test(arguments: [1, 3]) func exportedNetworkRunsAtAnySize(styles: Int) throws {

@@ -34,8 +34,9 @@ public struct TransformerNetArchitecture: Sendable, Equatable {
     /// Every parameter's name and shape, in the network's order: `conv1.weight` [c1, 3, 9, 9],
     /// `conv1.bias` [c1], `in1.weight` and `in1.bias` [styles, c1], … `res1.conv1.weight`,
     /// `res1.in1.weight`, … `deconv1` to `deconv3` (PyTorch's names, so that a state dict maps
-    /// one to one). Only meaningful when `problem` is nil.
+    /// one to one). Empty when `problem` is not nil.
     public var parameterShapes: [(name: String, shape: [Int])] {
+        guard problem == nil else { return [] }
         let (c1, c2, c3) = (channels[0], channels[1], channels[2])
         var list: [(name: String, shape: [Int])] = []
         func conv(_ name: String, _ out: Int, _ inputs: Int, _ k: Int) {
