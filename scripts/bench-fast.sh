@@ -27,11 +27,7 @@ scratch="${SCRATCH:-.build}"
 
 bash scripts/install-deps.sh
 bash scripts/fetch-models.sh
-if [ ! -x "$anchors/bin/python" ] || ! "$anchors/bin/python" -c 'import onnxruntime, onnx, numpy' 2>/dev/null; then
-    echo "installing onnxruntime into $anchors" >&2
-    python3 -m venv "$anchors"
-    "$anchors/bin/pip" install --quiet onnxruntime==1.32.0 onnx numpy
-fi
+VENV="$anchors" bash scripts/install-onnxruntime.sh
 swift build -c release --scratch-path "$scratch" --product stylize-fast-bench >&2
 bench="$scratch/release/stylize-fast-bench"
 

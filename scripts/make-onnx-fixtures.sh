@@ -6,8 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-$HOME/.cache/stylize/fast-anchors}"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import onnxruntime, onnx, numpy, PIL' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet onnxruntime==1.32.0 onnx numpy pillow
-fi
+VENV="$venv" bash scripts/install-onnxruntime.sh
 "$venv/bin/python" scripts/make-onnx-fixtures.py "$@"

@@ -10,7 +10,7 @@ private let onnxReference = URL(fileURLWithPath: #filePath).deletingLastPathComp
     .appendingPathComponent("../../../shared/reference/onnx").standardized.path
 
 /// A picture with smooth gradients and some detail, `width`×`height`.
-private func testPicture(width: Int, height: Int) -> Image {
+func testPicture(width: Int, height: Int) -> Image {
     var t = Tensor(shape: [1, 3, height, width])
     t.withUnsafeMutableBufferPointer { p in
         for c in 0..<3 {
