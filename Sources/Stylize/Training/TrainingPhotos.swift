@@ -94,7 +94,8 @@ public final class PhotoBatches: Sendable {
     /// `cropSize`×`cropSize`: the crop's side is the picture's shorter side divided by a random
     /// factor in `scales` (so 1.0…1.5 matches resizing the shorter side to 1.0–1.5 × `cropSize`
     /// and cutting `cropSize` pixels out of it), at a random position, mirrored left to right
-    /// with probability ½ when `horizontalFlip` is on.
+    /// with probability ½ when `horizontalFlip` is on. A picture whose shorter side is below
+    /// `cropSize` is enlarged (interpolated), not refused.
     ///
     /// - Parameters:
     ///   - startStep: the first step `next()` returns; a resumed run passes the step it resumes at.
