@@ -32,9 +32,9 @@ let package = Package(
             "StylizeTensor", "CJPEG", "CSPNG", "CEXIF",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        // ONNX networks: the protobuf reader and a graph executor on oneDNN and OpenBLAS (files read through StylizeIO).
+        // ONNX networks: the protobuf reader, a graph executor on oneDNN and OpenBLAS (files read through StylizeIO), and the export of StylizeNN's TransformerNet.
         .target(name: "StylizeONNX", dependencies: [
-            "StylizeTensor", "StylizeIO", "CDNNL", "COpenBLAS",
+            "StylizeTensor", "StylizeNN", "StylizeIO", "CDNNL", "COpenBLAS",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // Algorithms and the library API: losses, optimizers, style transfer.
@@ -50,10 +50,13 @@ let package = Package(
         .executableTarget(name: "stylize-fast-bench", dependencies: ["Stylize", "StylizeONNX", "StylizeIO"],
                           path: "Benchmarks/stylize-fast-bench"),
 
+        // The training step's benchmark, twin of Benchmarks/pytorch_train.py; prints JSON.
+        .executableTarget(name: "stylize-train-bench", dependencies: ["Stylize"], path: "Benchmarks/stylize-train-bench"),
+
         .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
         .testTarget(name: "StylizeNNTests", dependencies: ["StylizeNN", "StylizeIO"]),
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO", "StylizeNN"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeONNX"]),
         .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"], exclude: ["Fixtures"]),
     ],

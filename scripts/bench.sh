@@ -18,13 +18,7 @@ anchors="${ANCHORS:-$HOME/.cache/stylize/anchors}"
 weights="${STYLIZE_CACHE:-$HOME/.cache/stylize}/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 twin="../shared/bench/pytorch_gatys.py"
 
-bash scripts/install-deps.sh
-bash scripts/fetch-weights.sh
-if [ ! -x "$anchors/bin/python" ] || ! "$anchors/bin/python" -c 'import torch' 2>/dev/null; then
-    echo "installing torch into $anchors (large download)" >&2
-    python3 -m venv "$anchors"
-    "$anchors/bin/pip" install --quiet torch numpy
-fi
+ANCHORS="$anchors" bash scripts/install-anchors.sh
 swift build -c release --product stylize-bench >&2
 
 log=$(mktemp)

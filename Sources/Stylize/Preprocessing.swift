@@ -57,3 +57,40 @@ extension Preprocessing {
         return Image(pixels: out)
     }
 }
+
+extension Preprocessing {
+    /// `pixels` ([N, 3, H, W] RGB in 0–255, as style networks work) as the network's input.
+    public func networkInput(pixels255 pixels: Tensor) -> Tensor {
+        let (source, scale, offset) = affine
+        let plane = pixels.shape[2] * pixels.shape[3]
+        var out = Tensor(shape: pixels.shape)
+        pixels.withUnsafeBufferPointer { rgb in
+            out.withUnsafeMutableBufferPointer { x in
+                for image in 0..<pixels.shape[0] {
+                    let base = image * 3 * plane
+                    for c in 0..<3 {
+                        let s = scale[c] / 255, o = offset[c], src = base + source[c] * plane, dst = base + c * plane
+                        for i in 0..<plane { x[dst + i] = s * rgb[src + i] + o }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// dLoss/dPixels (0–255 RGB) from dLoss/dInput: the transpose of `networkInput(pixels255:)`,
+    /// added into `pixelGradient` ([N, 3, H, W]) at image `index` after scaling by `factor`.
+    public func addPixelGradient(_ inputGradient: Tensor, to pixelGradient: inout Tensor, image index: Int, factor: Float) {
+        let (source, scale, _) = affine
+        let plane = inputGradient.shape[2] * inputGradient.shape[3]
+        inputGradient.withUnsafeBufferPointer { g in
+            pixelGradient.withUnsafeMutableBufferPointer { out in
+                let base = index * 3 * plane
+                for c in 0..<3 {
+                    let s = factor * scale[c] / 255, src = c * plane, dst = base + source[c] * plane
+                    for i in 0..<plane { out[dst + i] += s * g[src + i] }
+                }
+            }
+        }
+    }
+}

@@ -1,29 +1,5 @@
 import StylizeTensor
 
-/// The shape of a `TransformerNet`: its three widths, how many residual blocks, how many styles.
-public struct TransformerNetArchitecture: Sendable, Equatable, Codable {
-    /// Channels after the first, second and third convolution (Johnson et al.: 32, 64, 128).
-    public var channels: [Int]
-    public var residualBlocks: Int
-    /// Styles learned by conditional instance normalization (1: an ordinary style network).
-    public var styles: Int
-
-    public init(channels: [Int] = [32, 64, 128], residualBlocks: Int = 5, styles: Int = 1) {
-        self.channels = channels
-        self.residualBlocks = residualBlocks
-        self.styles = styles
-    }
-
-    /// Johnson et al.'s network, as in PyTorch's examples/fast_neural_style.
-    public static let standard = TransformerNetArchitecture()
-
-    /// A one-line description, "32,64,128 × 5 blocks".
-    public var summary: String {
-        channels.map(String.init).joined(separator: ",") + " × \(residualBlocks) blocks"
-            + (styles > 1 ? ", \(styles) styles" : "")
-    }
-}
-
 /// Johnson, Alahi & Fei-Fei's image transformation network (2016) as PyTorch's
 /// examples/fast_neural_style builds it: three convolutions down (the last two with stride 2),
 /// residual blocks, two nearest-upsampling convolutions up and a 9×9 convolution to RGB, with
@@ -37,8 +13,7 @@ public final class TransformerNet {
     /// A network with PyTorch's default initialization (uniform ±1/√fan-in for weights and
     /// biases, γ = 1, β = 0), drawn from `seed`.
     public init(architecture: TransformerNetArchitecture = .standard, seed: UInt64, context: DNNLContext = DNNLContext()) {
-        precondition(architecture.channels.count == 3 && architecture.channels.allSatisfy { $0 > 0 }, "three widths")
-        precondition(architecture.residualBlocks >= 0 && architecture.styles >= 1, "blocks ≥ 0, styles ≥ 1")
+        precondition(architecture.problem == nil, architecture.problem ?? "")
         self.architecture = architecture
         var random = SeededGenerator(seed: seed)
         var norms: [InstanceNorm] = []
@@ -70,8 +45,30 @@ public final class TransformerNet {
         layers += [Upsample2x()] + conv("deconv1", c3, c2, kernel: 3) + norm("in4", c2)
         layers += [Upsample2x()] + conv("deconv2", c2, c1, kernel: 3) + norm("in5", c1)
         layers += conv("deconv3", c1, 3, kernel: 9)
+        layers.append(ChannelAffine(scale: Self.outputScale, offsets: Self.outputOffsets))
         network = Sequential(layers)
         self.norms = norms
+    }
+
+    /// The last convolution's output is scaled by this and shifted by `outputOffsets` (ImageNet's
+    /// mean pixel, RGB 0–255): a network fresh from initialization then paints mid-grey with
+    /// pixel values spread by tens, not zeros, and learns colours in hundreds of steps instead of
+    /// thousands (Johnson et al.'s own networks end in 150·tanh for the same reason). Exported
+    /// networks have the two folded into deconv3's weights and bias (`foldedParameters`).
+    public static let outputScale: Float = 100
+    public static let outputOffsets: [Float] = [123.7, 116.3, 103.5]
+
+    /// The parameters by name, with the output scale and offset folded into deconv3 so that
+    /// the plain layer list of PyTorch's `transformer_net.py` computes this network.
+    public var foldedParameters: [String: Tensor] {
+        var values = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.value) })
+        values["deconv3.weight"]?.scale(by: Self.outputScale)
+        if var bias = values["deconv3.bias"] {
+            bias.scale(by: Self.outputScale)
+            bias.add(Tensor(shape: [3], scalars: Self.outputOffsets))
+            values["deconv3.bias"] = bias
+        }
+        return values
     }
 
     /// Every learnable tensor, in network order.

@@ -37,10 +37,10 @@ public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public enum Pooling: String, Sendable, CaseIterable { case max, average }
+public enum Pooling: String, Sendable, CaseIterable, Codable { case max, average }
 
 /// The arithmetic of the network's kernels.
-public enum Precision: String, Sendable, CaseIterable {
+public enum Precision: String, Sendable, CaseIterable, Codable {
     /// float32 throughout.
     case fp32
     /// bfloat16 weights, activations and gradients with float32 accumulation inside every kernel;

@@ -15,11 +15,12 @@ struct StylizeCommand: ParsableCommand {
           stylize photo.jpg --style starry_night.jpg -o out.png
           stylize photo.jpg --style a.jpg --style b.jpg --style-blend-weights 0.7,0.3 -o out.jpg
           stylize fast photo.jpg --style 19 -o out.png       (feed-forward networks, instant)
+          stylize train --style painting.jpg --data photos/ -o mine.onnx --minutes 45
           stylize texture brick.png --width 512 --height 512 -o brick_texture.png
           stylize layers
           stylize info                                       (CPU, instruction sets, kernels in use)
         """,
-        subcommands: [TransferCommand.self, FastCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self, InfoCommand.self],
+        subcommands: [TransferCommand.self, FastCommand.self, TrainCommand.self, TextureCommand.self, LayersCommand.self, MeasureCommand.self, InfoCommand.self],
         defaultSubcommand: TransferCommand.self
     )
 

@@ -213,3 +213,13 @@ import StylizeTensor
         #expect(abs(q.value.scalars[0] - 4.5) < 0.01)
     }
 }
+
+extension LayerTests {
+    /// The network and the exporter agree on every parameter's name and shape.
+    @Test(arguments: [TransformerNetArchitecture.standard, TransformerNetArchitecture(channels: [4, 6, 8], residualBlocks: 2, styles: 3)])
+    func transformerNetParametersMatchTheArchitecture(architecture: TransformerNetArchitecture) {
+        let net = TransformerNet(architecture: architecture, seed: 1, context: context)
+        #expect(net.parameters.map(\.name) == architecture.parameterShapes.map(\.name))
+        #expect(net.parameters.map(\.value.shape) == architecture.parameterShapes.map(\.shape))
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import StylizeONNX
 import StylizeTensor
+import StylizeNN
 
 /// Seeded test data: Knuth's MMIX linear congruential generator, whose high bits are plenty for
 /// weights and pictures that must be the same on every run.

@@ -4,6 +4,7 @@ import StylizeIO
 import StylizeONNX
 import StylizeTensor
 import Testing
+import StylizeNN
 
 /// Exported TransformerNet files run under the wrappers `stylize fast` uses: one style as a
 /// `PictureNetwork` (`--model`, pixels 0–255), several as a `MultiStyleNetwork` (`--style`).

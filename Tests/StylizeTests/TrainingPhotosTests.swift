@@ -4,12 +4,12 @@ import StylizeTensor
 import Stylize
 
 /// ../shared/images, found from this file's path (the package root's sibling).
-private let sharedImages = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let sharedImages = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../../../shared/images").standardized.path
 
 /// A fresh temporary folder holding copies of the named shared pictures and any extra files;
 /// removed by the caller.
-private func folder(copying pictures: [String], extra: [String: [UInt8]] = [:]) throws -> String {
+func photoFolder(copying pictures: [String], extra: [String: [UInt8]] = [:]) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("stylize-photos-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     for name in pictures {
@@ -37,7 +37,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
 
 @Suite struct TrainingPhotosTests {
     @Test func batchesHaveTheShapeAndRange() throws {
-        let dir = try folder(copying: ["chelsea.png", "coffee.png", "rocket.jpg"])
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png", "rocket.jpg"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photos = try TrainingPhotos(folder: dir)
         #expect(photos.count == 3)
@@ -55,7 +55,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
     }
 
     @Test func batchesDependOnlyOnSeedAndStep() throws {
-        let dir = try folder(copying: ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png"])
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photos = try TrainingPhotos(folder: dir)
         // Batch 3 of 4 pictures: steps straddle epochs.
@@ -81,7 +81,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
     }
 
     @Test func flippingMirrorsTheSameCrops() throws {
-        let dir = try folder(copying: ["chelsea.png", "rocket.jpg"])
+        let dir = try photoFolder(copying: ["chelsea.png", "rocket.jpg"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photos = try TrainingPhotos(folder: dir)
         let plain = PhotoBatches(photos: photos, batchSize: 8, cropSize: 16, seed: 3, startStep: 0) { _ in }
@@ -106,7 +106,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
     }
 
     @Test func undecodableFilesAreSkippedWithOneWarningEach() throws {
-        let dir = try folder(copying: ["chelsea.png", "coffee.png"],
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"],
                              extra: ["broken.jpg": corruptJPEG, "notes.png": textFile, "README.txt": textFile])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photos = try TrainingPhotos(folder: dir)
@@ -132,7 +132,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
     }
 
     @Test func missingEmptyOrFileFolderIsATypedError() throws {
-        let dir = try folder(copying: [], extra: ["README.txt": textFile])
+        let dir = try photoFolder(copying: [], extra: ["README.txt": textFile])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(throws: TrainingDataError.noPictures(folder: dir)) { try TrainingPhotos(folder: dir) }
         #expect(throws: TrainingDataError.noPictures(folder: dir)) { try TrainingPhotos(folder: dir + "/") }
@@ -148,7 +148,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
     }
 
     @Test func picturesInSubfoldersCountAndHiddenOnesDoNot() throws {
-        let dir = try folder(copying: ["chelsea.png"], extra: [".hidden.png": textFile])
+        let dir = try photoFolder(copying: ["chelsea.png"], extra: [".hidden.png": textFile])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: false)
         try FileManager.default.copyItem(atPath: sharedImages + "/rocket.jpg", toPath: dir + "/sub/ROCKET.JPG")
@@ -156,7 +156,7 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
     }
 
     @Test(.timeLimit(.minutes(1))) func everyFileCorruptIsAnErrorNotAHang() throws {
-        let dir = try folder(copying: [], extra: ["a.jpg": corruptJPEG, "b.png": textFile])
+        let dir = try photoFolder(copying: [], extra: ["a.jpg": corruptJPEG, "b.png": textFile])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photos = try TrainingPhotos(folder: dir)
         let warnings = Warnings()

@@ -40,6 +40,14 @@ import Testing
         func transfer(_ extra: [String], _ status: Int32, _ mention: String) -> Case {
             Case(arguments: [photo, "--style", painting, "-o", out] + extra, status: status, mention: mention)
         }
+        func train(_ extra: [String], _ status: Int32, _ mention: String) -> Case {
+            var arguments = ["train", "--style", painting, "--data", d, "-o", "\(d)/net.onnx", "--image-size", "32", "--steps", "2"]
+            for (i, a) in extra.enumerated() where a.hasPrefix("--") && i + 1 < extra.count && !extra[i + 1].hasPrefix("--") {
+                if let j = arguments.firstIndex(of: a) { arguments.removeSubrange(j...(j + 1)) }
+            }
+            arguments += extra
+            return Case(arguments: arguments, status: status, mention: mention)
+        }
         return [
             // Images.
             Case(arguments: ["\(d)/missing.jpg", "--style", painting, "-o", out], status: 1, mention: "missing.jpg: no such file"),
@@ -93,6 +101,24 @@ import Testing
             Case(arguments: ["fast", photo, "--style", "99", "-o", out], status: 64, mention: "99"),
             Case(arguments: ["fast", photo, "--style", "3", "--strength", "2", "-o", out], status: 64, mention: "--strength"),
             Case(arguments: ["fast", "\(d)/fifo.png", "--style", "3", "-o", out], status: 1, mention: "fifo.png"),
+            // Training (stylize train): every refusal comes before a step is taken.
+            train(["--data", "\(d)/nowhere"], 1, "nowhere: no such folder"),
+            train(["--data", photo], 1, "photo.png: not a folder"),
+            train(["--data", "\(d)/folder"], 1, "folder: no training pictures"),
+            train(["--style", "\(d)/notes.txt"], 1, "notes.txt"),
+            train(["--style", "\(d)/fifo.png"], 1, "fifo.png"),
+            train(["--style-weight", "-1"], 1, "style weight must be a finite number ≥ 0"),
+            train(["--image-size", "30"], 1, "crop size must be a multiple of 4"),
+            train(["--channels", "8,16"], 64, "--channels takes three widths"),
+            train(["--style-layers", "relu9_9"], 1, "relu9_9"),
+            train(["--batch-size", "0"], 1, "batch size"),
+            train(["--steps", "0"], 1, "steps must be ≥ 1"),
+            train(["--checkpoint-every", "0"], 64, "--checkpoint-every"),
+            train(["--resume"], 1, "net.ckpt.safetensors: cannot read"),
+            train(["--resume", "--checkpoint", "\(d)/garbage.pth"], 1, "garbage.pth: not a valid safetensors file"),
+            train(["--weights", "\(d)/garbage.pth"], 1, "garbage.pth"),
+            Case(arguments: ["train", "--style", painting, "--data", d, "-o", "\(d)/net.png"], status: 64, mention: "name it .onnx"),
+            Case(arguments: ["train", "--data", d, "-o", "\(d)/net.onnx"], status: 64, mention: "--style"),
             // Output locations.
             transfer(["-o", "\(d)/out.gif"], 64, "out.gif"),
             transfer(["-o", "\(d)/no/such/folder/out.png"], 64, "no/such/folder"),

@@ -46,10 +46,18 @@ public final class Sequential: Layer {
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) throws(NNError) -> Tensor? {
+        // A layer's input gradient is needed when the whole's is, or when a layer before it
+        // learns: the first convolution of a network skips its backward-data pass.
+        var needed: [Bool] = []
+        var learnsBefore = needsInputGradient
+        for layer in layers {
+            needed.append(learnsBefore)
+            learnsBefore = learnsBefore || !layer.parameters.isEmpty
+        }
         var g: Tensor? = outputGradient
         for (i, layer) in layers.enumerated().reversed() {
             guard let current = g else { return nil }
-            g = try layer.backward(current, needsInputGradient: i > 0 || needsInputGradient)
+            g = try layer.backward(current, needsInputGradient: needed[i])
         }
         return g
     }

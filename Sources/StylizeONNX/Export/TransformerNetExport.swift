@@ -1,5 +1,6 @@
 import Foundation
 import StylizeTensor
+import StylizeNN
 
 /// Writes a trained `TransformerNetArchitecture` network as an ONNX model that runs in Stylize's
 /// executor (`stylize fast --model`, `MultiStyleNetwork`) and in onnxruntime.

@@ -5,7 +5,7 @@
 /// Shlens & Kudlur 2017): one row of scale and shift per style, mixed by a weight vector.
 ///
 /// The trainer and the exporter agree on the parameters through `parameterShapes`.
-public struct TransformerNetArchitecture: Sendable, Equatable {
+public struct TransformerNetArchitecture: Sendable, Equatable, Codable {
     /// Channels after the first, second and third convolution (the upsampling path mirrors them).
     public var channels: [Int]
     /// How many residual blocks sit between the down- and the upsampling path.
@@ -20,6 +20,12 @@ public struct TransformerNetArchitecture: Sendable, Equatable {
         self.channels = channels
         self.residualBlocks = residualBlocks
         self.styles = styles
+    }
+
+    /// A one-line description, "32,64,128 × 5 blocks".
+    public var summary: String {
+        channels.map(String.init).joined(separator: ",") + " × \(residualBlocks) blocks"
+            + (styles > 1 ? ", \(styles) styles" : "")
     }
 
     /// Why these numbers make no network, or nil when they do.

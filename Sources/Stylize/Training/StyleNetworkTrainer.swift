@@ -1,0 +1,140 @@
+import Foundation
+import StylizeIO
+import StylizeNN
+import StylizeONNX
+import StylizeTensor
+
+/// Trains a feed-forward style network (Johnson, Alahi & Fei-Fei 2016; Ulyanov et al. 2016): a
+/// `TransformerNet` learns to turn any photo into the painting's style by minimising, on batches
+/// of photos, the Gatys losses that `stylize` minimises per picture. VGG-19 is the fixed loss
+/// network; it is only run forward and backward to its input, never to its weights.
+///
+/// With several styles the network's instance norms are conditional (one γ, β row per style) and
+/// the images of a batch cycle through the styles.
+public final class StyleNetworkTrainer {
+    public let options: TrainingOptions
+    public let network: TransformerNet
+    public internal(set) var optimizer: ParameterAdam
+    /// Optimizer steps taken, resumed ones included.
+    public var step: Int { optimizer.iteration }
+    /// Seconds spent training, resumed runs included (`--minutes` counts against it).
+    public var elapsedSeconds: Double = 0
+    private let preprocessing: Preprocessing
+    /// One objective per style, all on the same VGG-19.
+    private let objectives: [Objective]
+
+    /// - Parameter styles: one picture per style (the architecture's `styles`), resized here to
+    ///   `options.styleSize` on the longer side.
+    public init(weights: VGG19Weights, styles: [Image], options: TrainingOptions) throws(TrainingError) {
+        try options.validate()
+        guard styles.count == options.architecture.styles else {
+            throw .invalidOption("the network learns \(options.architecture.styles) styles, \(styles.count) pictures given")
+        }
+        self.options = options
+        preprocessing = weights.preprocessing
+        let vgg: VGG19
+        do {
+            vgg = try VGG19(convolutions: weights.convolutions, pooling: options.pooling, precision: options.precision)
+        } catch { throw .network(error) }
+        var objectives: [Objective] = []
+        for style in styles {
+            let objective = Objective(network: vgg, contentWeight: options.contentWeight, styleWeight: options.styleWeight,
+                                      tvWeight: options.tvWeight, contentLayers: options.contentLayers.map { LayerWeight($0) },
+                                      styleLayers: options.styleLayers.map { LayerWeight($0) })
+            do { try objective.setStyles([preprocessing.networkInput(style.resized(longerSide: options.styleSize))]) } catch {
+                throw .network(error)
+            }
+            objectives.append(objective)
+        }
+        self.objectives = objectives
+        network = TransformerNet(architecture: options.architecture, seed: options.seed)
+        optimizer = ParameterAdam(learningRate: options.learningRate)
+    }
+
+    /// The style each image of step `step`'s batch learns: the styles in turn.
+    public func styleIndices(step: Int, batchSize: Int) -> [Int] {
+        (0..<batchSize).map { (step * batchSize + $0) % options.architecture.styles }
+    }
+
+    /// The learning rate for the next step: constant for the first half of the run, then a
+    /// cosine down to a tenth, so the last steps settle instead of jittering.
+    public func learningRate(fractionDone: Double) -> Float {
+        let f = min(max(fractionDone, 0), 1)
+        guard f > 0.5 else { return options.learningRate }
+        let cosine = 0.5 * (1 + cos(Double.pi * (f - 0.5) / 0.5))
+        return options.learningRate * Float(0.1 + 0.9 * cosine)
+    }
+
+    /// One optimizer step on `batch` ([N, 3, S, S] photos, RGB 0–255). Returns the loss terms
+    /// averaged over the batch.
+    public func train(on batch: Tensor, fractionDone: Double) throws(TrainingError) -> LossTerms {
+        let n = batch.shape[0]
+        let styles = styleIndices(step: step, batchSize: n)
+        let output: Tensor
+        do { output = try network.forward(batch, styles: options.architecture.styles > 1 ? styles : []) } catch {
+            throw .network(error)
+        }
+        let contentInput = preprocessing.networkInput(pixels255: batch)
+        let outputInput = preprocessing.networkInput(pixels255: output)
+        var outputGradient = Tensor(shape: output.shape)
+        var mean = LossTerms()
+        let share = 1 / Double(n)
+        for i in 0..<n {
+            let objective = objectives[styles[i]]
+            let losses: LossTerms, gradient: Tensor
+            do {
+                try objective.setContent(contentInput.image(i))
+                (losses, gradient) = try objective.evaluate(outputInput.image(i))
+            } catch { throw .network(error) }
+            preprocessing.addPixelGradient(gradient, to: &outputGradient, image: i, factor: Float(share))
+            mean.content += share * losses.content
+            mean.style += share * losses.style
+            mean.tv += share * losses.tv
+            mean.total += share * losses.total
+        }
+        guard mean.total.isFinite, outputGradient.allFinite else { throw .diverged(step: step + 1) }
+        do { try network.backward(outputGradient) } catch { throw .network(error) }
+        optimizer.learningRate = learningRate(fractionDone: fractionDone)
+        optimizer.step(network.parameters)
+        return mean
+    }
+
+    /// `photo` in style `style` through the network as it is now (sides rounded down to
+    /// multiples of 4, as the network halves them twice).
+    public func stylize(_ photo: Image, style: Int = 0) throws(TrainingError) -> Image {
+        let (w, h) = (photo.width / 4 * 4, photo.height / 4 * 4)
+        var pixels = (w, h) == (photo.width, photo.height) ? photo.pixels : photo.resized(width: w, height: h).pixels
+        pixels.scale(by: 255)
+        var output: Tensor
+        do {
+            output = try network.forward(pixels, styles: options.architecture.styles > 1 ? [style] : [])
+        } catch { throw .network(error) }
+        output.scale(by: 1 / 255)
+        output.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = min(max(p[i], 0), 1) }
+        }
+        return Image(pixels: output)
+    }
+}
+
+extension StyleNetworkTrainer {
+    /// The network as an ONNX model (`TransformerNetExport`): `stylize fast --model` runs it,
+    /// and so does onnxruntime.
+    public func exportONNX() throws(TrainingError) -> [UInt8] {
+        do { return Array(try TransformerNetExport.model(architecture: options.architecture, parameters: network.foldedParameters)) } catch {
+            throw .export(error)
+        }
+    }
+}
+
+extension Tensor {
+    /// Image `index` of a batch, as a batch of one.
+    func image(_ index: Int) -> Tensor {
+        let size = count / shape[0]
+        var out = Tensor(shape: [1] + shape.dropFirst())
+        withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + index * size, count: size) }
+        }
+        return out
+    }
+}

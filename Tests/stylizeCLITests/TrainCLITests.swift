@@ -1,0 +1,80 @@
+import Foundation
+import StylizeIO
+import Testing
+
+/// `stylize train` end to end at toy sizes: it writes a network `stylize fast` runs, resumes,
+/// refuses to clobber an earlier run, and stops on Ctrl-C with usable files.
+@Suite(.serialized) struct TrainCLITests {
+    /// A folder with three training photos and the painting.
+    func fixtures() throws -> String {
+        let dir = try temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: "\(dir)/photos", withIntermediateDirectories: false)
+        for name in ["chelsea.png", "brick.png"] {
+            try FileManager.default.copyItem(atPath: "\(examples)/\(name)", toPath: "\(dir)/photos/\(name)")
+        }
+        try FileManager.default.copyItem(atPath: "\(examples)/starry_night.jpg", toPath: "\(dir)/painting.jpg")
+        return dir
+    }
+
+    func train(_ dir: String, _ extra: [String], onStart: ((Process) -> Void)? = nil) throws -> RunResult {
+        try stylize(["train", "--style", "\(dir)/painting.jpg", "--data", "\(dir)/photos", "-o", "\(dir)/net.onnx",
+                     "--image-size", "32", "--style-size", "64", "--batch-size", "2", "--channels", "4,8,8",
+                     "--residual-blocks", "1"] + extra, onStart: onStart)
+    }
+
+    @Test func trainsResumesAndTheNetworkRuns() throws {
+        let dir = try fixtures()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try train(dir, ["--steps", "3", "--checkpoint-every", "2"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("step 2 "), "\(first.stderr)")
+        for name in ["net.onnx", "net.ckpt.safetensors", "net.preview.jpg"] {
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/\(name)"), "\(name) missing")
+        }
+        let checkpoint = try SafeTensors(path: "\(dir)/net.ckpt.safetensors")
+        #expect(checkpoint.metadata["step"] == "3")
+        let fast = try stylize(["fast", "\(examples)/chelsea.png", "--model", "\(dir)/net.onnx", "-o", "\(dir)/out.png"])
+        #expect(fast.status == 0, "\(fast.stderr)")
+        let out = try ImageIO.load("\(dir)/out.png")
+        let photo = try ImageIO.load("\(examples)/chelsea.png")
+        #expect(out.width == photo.width && out.height == photo.height)
+
+        // The same command again would overwrite the run: refused.
+        let again = try train(dir, ["--steps", "3"])
+        #expect(again.status == 64 && again.stderr.contains("continue it with --resume"), "\(again.stderr)")
+
+        let onnxBefore = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.onnx"))
+        let resumed = try train(dir, ["--steps", "5", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming at step 3"), "\(resumed.stderr)")
+        #expect(try SafeTensors(path: "\(dir)/net.ckpt.safetensors").metadata["step"] == "5")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.onnx")) != onnxBefore)
+
+        // A checkpoint of another network is refused and left as it was.
+        let saved = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.ckpt.safetensors"))
+        let other = try train(dir, ["--steps", "6", "--resume", "--channels", "8,8,8"])
+        #expect(other.status == 1, "\(other.stderr)")
+        #expect(other.stderr.contains("net.ckpt.safetensors: it is for a network of 4,8,8 × 1 blocks"), "\(other.stderr)")
+        #expect(other.stderr.split(separator: "\n").last.map { $0.hasPrefix("stylize: error:") } == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.ckpt.safetensors")) == saved)
+    }
+
+    /// Ctrl-C stops after the current step and leaves a checkpoint and a network that work.
+    @Test func interruptLeavesUsableFiles() throws {
+        let dir = try fixtures()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try train(dir, ["--steps", "100000", "--checkpoint-every", "2"]) { p in
+            let deadline = Date().addingTimeInterval(120)
+            while !FileManager.default.fileExists(atPath: "\(dir)/net.onnx") && Date() < deadline { usleep(20_000) }
+            kill(p.processIdentifier, SIGINT)
+        }
+        #expect(r.status == 130, "\(r.stderr)")
+        #expect(r.stderr.contains("interrupted after step"), "\(r.stderr)")
+        #expect(r.stderr.contains("continue with --resume"), "\(r.stderr)")
+        let checkpoint = try SafeTensors(path: "\(dir)/net.ckpt.safetensors")
+        #expect(Int(checkpoint.metadata["step"] ?? "") ?? 0 >= 2)
+        let fast = try stylize(["fast", "\(examples)/chelsea.png", "--model", "\(dir)/net.onnx", "-o", "\(dir)/out.png"])
+        #expect(fast.status == 0, "\(fast.stderr)")
+        #expect(!files(in: dir).contains { $0.hasPrefix(".") }, "no temporary files left: \(files(in: dir))")
+    }
+}
