@@ -47,7 +47,8 @@ def timed(fn, runs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True, choices=["multistyle26", "arbitrary_predict", "arbitrary_transform"])
+    ap.add_argument("--model", required=True,
+                    help="multistyle26, arbitrary_predict, arbitrary_transform, or a FILE.onnx taking one 0-255 picture")
     ap.add_argument("--size", default="512x384", help="WxH")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5)
@@ -57,7 +58,10 @@ def main():
     w, h = map(int, a.size.split("x"))
     path = os.path.join(a.models, a.model + ".onnx")
     rng = np.random.default_rng(0)
-    if a.model == "multistyle26":
+    if a.model.endswith(".onnx"):
+        s = session(a.model, a.threads)
+        feeds = {s.get_inputs()[0].name: rng.random((1, 3, h, w), dtype=np.float32) * 255}
+    elif a.model == "multistyle26":
         s = session(path, a.threads)
         weights = np.zeros(26, np.float32); weights[19] = 1
         feeds = {"image": rng.random((1, 3, h, w), dtype=np.float32), "style_weights": weights}
@@ -71,7 +75,7 @@ def main():
         feeds = {names[0]: rng.random((1, h, w, 3), dtype=np.float32), names[1]: vector}
     seconds = timed(lambda: s.run(None, feeds), a.runs)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"impl": "onnxruntime " + ort.__version__, "model": a.model, "size": [w, h],
+    print(json.dumps({"impl": "onnxruntime " + ort.__version__, "model": os.path.basename(a.model), "size": [w, h],
                       "threads": a.threads, "seconds": seconds, "peak_rss_mib": peak}))
 
 

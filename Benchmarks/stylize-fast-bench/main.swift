@@ -50,11 +50,23 @@ let (width, height) = (size[0], size[1])
 let runs = max(1, Int(argument("--runs", "5")) ?? 5)
 let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"].flatMap { Int($0) } ?? ProcessInfo.processInfo.activeProcessorCount
 let name = argument("--model", "multistyle26")
-guard let which = ModelsCache.Model(rawValue: name + ".onnx") else { fail("--model must be multistyle26, arbitrary_predict or arbitrary_transform") }
+// A path ending in .onnx: a one-picture network such as `stylize train` writes (input 0–255).
+let file = name.hasSuffix(".onnx") ? name : nil
+guard file != nil || ModelsCache.Model(rawValue: name + ".onnx") != nil else {
+    fail("--model must be multistyle26, arbitrary_predict, arbitrary_transform or a FILE.onnx")
+}
 
 var path = "onnx"
 let work: () throws -> Void
 do {
+    if let file {
+        let model = try ONNXModel(contentsOf: URL(fileURLWithPath: file))
+        var picture = random([1, 3, height, width], seed: 1)
+        picture.scale(by: 255)
+        let feeds = [model.inputs[0].name: picture]
+        work = { _ = try model.run(feeds) }
+    } else {
+    let which = ModelsCache.Model(rawValue: name + ".onnx")!
     let model = try ONNXModel(contentsOf: URL(fileURLWithPath: ModelsCache.existingPath(of: which)))
     let inputs = model.inputs
     switch which {
@@ -81,6 +93,7 @@ do {
             work = { _ = try network.stylize(photo, styleVector: vector) }
         }
     }
+    }
 } catch {
     fail("\(error)")
 }
@@ -101,5 +114,5 @@ times.sort()
 let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
-print("{\"impl\": \"stylize\", \"model\": \"\(name)\", \"size\": [\(width), \(height)], \"threads\": \(threads), "
+print("{\"impl\": \"stylize\", \"model\": \"\((name as NSString).lastPathComponent)\", \"size\": [\(width), \(height)], \"threads\": \(threads), "
     + "\"path\": \"\(path)\", \"seconds\": \(median), \"peak_rss_mib\": \(Double(usage.ru_maxrss) / 1024)}")

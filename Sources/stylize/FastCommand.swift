@@ -37,8 +37,8 @@ struct FastCommand: ParsableCommand {
     var output: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "A built-in style, 0-25, or a blend of several, index:weight,... (weights are normalised to sum to 1).",
-        valueName: "n|i:w,j:w,..."))
+        "A built-in style, 0-25, or a blend of several, index:weight,... (weights are normalised to sum to 1); or the name of a network Stylize trained, in networks/ (e.g. starry).",
+        valueName: "n|i:w,j:w,...|name"))
     var style: String?
 
     @Option(name: .long, help: ArgumentHelp("Any picture as the style (arbitrary-style networks).", valueName: "file"))
@@ -87,7 +87,12 @@ struct FastCommand: ParsableCommand {
         if chosen > 1 { throw ValidationError("give one of --style, --style-image and --contact-sheet") }
         if chosen == 0 && model == nil { throw ValidationError("give --style N, --style-image FILE, --contact-sheet or --model FILE") }
         if model != nil && styleImage != nil { throw ValidationError("--model cannot be combined with --style-image (the arbitrary-style networks are a pair)") }
-        if let style, model == nil {
+        if let style, model == nil, style.first?.isLetter == true {
+            guard BundledNetworks.path(named: style) != nil else {
+                let names = BundledNetworks.names()
+                throw ValidationError("--style \(style): no network of that name in \(BundledNetworks.folder()) (there: \(names.isEmpty ? "none" : names.joined(separator: ", ")); a built-in style is a number 0-25)")
+            }
+        } else if let style, model == nil {
             do { _ = try StyleWeights(parsing: style) } catch { throw ValidationError("--style: \(error)") }
         } else if let style {
             // The network decides how many styles there are; check the syntax now, the indices when it is read.
@@ -180,6 +185,9 @@ struct FastCommand: ParsableCommand {
     /// The network a photo goes through, read once for all photos.
     func network() throws -> (Image) throws -> Image {
         switch mode {
+        case .styles(let name) where model == nil && name.first?.isLetter == true:
+            let network = try PictureNetwork(path: BundledNetworks.path(named: name) ?? name)
+            return { try network.stylize($0) }
         case .styles(let spec):
             let network = try model.map { try MultiStyleNetwork(path: $0) } ?? MultiStyleNetwork.cached()
             let weights = try StyleWeights(parsing: spec, count: network.styleCount)

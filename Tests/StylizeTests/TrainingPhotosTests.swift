@@ -167,19 +167,3 @@ private let textFile = Array("these are not the pixels you are looking for\n".ut
         #expect(warnings.all.count == 2)
     }
 }
-
-/// How fast the loader decodes a real training set (scripts/fetch-photos.sh), to compare with a
-/// training step's time. Opt-in: `STYLIZE_PHOTOS=~/.cache/stylize/photos swift test --filter loaderSpeed`.
-@Suite struct TrainingPhotosSpeed {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["STYLIZE_PHOTOS"] != nil))
-    func loaderSpeed() throws {
-        let photos = try TrainingPhotos(folder: ProcessInfo.processInfo.environment["STYLIZE_PHOTOS"]!)
-        let batches = PhotoBatches(photos: photos, batchSize: 4, cropSize: 256, seed: 0, startStep: 0) { print($0) }
-        let steps = 25
-        let start = Date()
-        for _ in 0..<steps { _ = try batches.next() }
-        let seconds = Date().timeIntervalSince(start)
-        print("TrainingPhotos: \(photos.count) pictures; \(steps) batches of 4×256² in \(String(format: "%.2f", seconds)) s: " +
-              "\(String(format: "%.1f", Double(4 * steps) / seconds)) images/s on one background thread")
-    }
-}

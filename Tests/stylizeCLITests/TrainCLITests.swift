@@ -39,6 +39,16 @@ import Testing
         let photo = try ImageIO.load("\(examples)/chelsea.png")
         #expect(out.width == photo.width && out.height == photo.height)
 
+        // By name, from the networks folder.
+        let named = try stylize(["fast", "\(examples)/chelsea.png", "--style", "net", "-o", "\(dir)/named.png"],
+                                environment: ["STYLIZE_NETWORKS": dir])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/named.png")) == Data(contentsOf: URL(fileURLWithPath: "\(dir)/out.png")))
+        let unknown = try stylize(["fast", "\(examples)/chelsea.png", "--style", "nosuch", "-o", "\(dir)/x.png"],
+                                  environment: ["STYLIZE_NETWORKS": dir])
+        #expect(unknown.status == 64 && unknown.stderr.contains("--style nosuch: no network of that name") && unknown.stderr.contains("there: net"),
+                "\(unknown.stderr)")
+
         // The same command again would overwrite the run: refused.
         let again = try train(dir, ["--steps", "3"])
         #expect(again.status == 64 && again.stderr.contains("continue it with --resume"), "\(again.stderr)")

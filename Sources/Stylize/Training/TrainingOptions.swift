@@ -7,7 +7,7 @@ import StylizeTensor
 public struct TrainingOptions: Sendable, Equatable, Codable {
     public var architecture: TransformerNetArchitecture = .standard
     public var contentWeight: Float = 1
-    public var styleWeight: Float = 1e4
+    public var styleWeight: Float = 0.25
     public var tvWeight: Float = 1e-5
     public var contentLayers: [String] = ["relu2_2"]
     /// Ending at relu4_1 keeps VGG-19's deepest, most expensive block out of every step.

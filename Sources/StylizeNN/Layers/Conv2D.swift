@@ -88,7 +88,9 @@ public final class Conv2D: Layer {
         bias.gradient.add(diffBias)
 
         guard needsInputGradient else { return nil }
-        let dataDiffDst = plan.dataDiffDst.load(outputGradient, context)
+        // Both backward passes usually want the gradient in the same layout: convert it once.
+        let dataDiffDst = DNNLDesc.equal(plan.dataDiffDst.target, plan.weightsDiffDst.target)
+            ? diffDst : plan.dataDiffDst.load(outputGradient, context)
         let weights = plan.backwardDataWeights.load(weight.value, context)
         let diffSrc = DNNLMemory(plan.backwardData.md(dnnl_query_diff_src_md), context)
         context.execute(plan.backwardData, [(DNNL_ARG_DIFF_DST, dataDiffDst), (DNNL_ARG_WEIGHTS, weights),
