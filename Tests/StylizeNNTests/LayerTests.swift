@@ -223,3 +223,27 @@ extension LayerTests {
         #expect(net.parameters.map(\.value.shape) == architecture.parameterShapes.map(\.shape))
     }
 }
+
+extension LayerTests {
+    /// bf16 convolutions (float32 accumulation and weight gradients) stay close to float32 on the
+    /// output, the input gradient and the weights' gradient, for the kernel shapes of the network.
+    @Test(.enabled(if: Precision.bf16.isAvailable, "bf16 needs AVX-512; this CPU has \(CPUCapabilities.current.isaName)"),
+          arguments: [(3, 16, 9, 1), (16, 32, 3, 2), (32, 3, 9, 1)])
+    func bf16ConvolutionTracksFP32(cin: Int, cout: Int, kernel: Int, stride: Int) throws {
+        let weight = randomTensor([cout, cin, kernel, kernel], seed: 31), bias = randomTensor([cout], seed: 32)
+        let fp32 = Conv2D(name: "a", weight: weight, bias: bias, stride: stride, context: context)
+        let bf16 = Conv2D(name: "b", weight: weight, bias: bias, stride: stride, precision: .bf16, context: context)
+        let x = randomTensor([2, cin, 20, 18], seed: 33)
+        let (ya, yb) = (try fp32.forward(x), try bf16.forward(x))
+        let probe = randomTensor(ya.shape, seed: 34)
+        let ga = try #require(try fp32.backward(probe, needsInputGradient: true))
+        let gb = try #require(try bf16.backward(probe, needsInputGradient: true))
+        func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+            zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / a.maxAbs
+        }
+        #expect(relativeError(ya, yb) < 2e-2)
+        #expect(relativeError(ga, gb) < 2e-2)
+        #expect(relativeError(fp32.weight.gradient, bf16.weight.gradient) < 2e-2)
+        #expect(relativeError(fp32.bias.gradient, bf16.bias.gradient) < 2e-2)
+    }
+}

@@ -37,9 +37,11 @@ import Stylize
         return losses
     }
 
-    @Test func lossFallsOnOneBatch() throws {
+    @Test(arguments: Precision.allCases.filter(\.isAvailable))
+    func lossFallsOnOneBatch(precision: Precision) throws {
         var o = options(steps: 40)
         o.learningRate = 1e-2
+        o.precision = precision
         let t = try trainer(o)
         let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -47,7 +47,7 @@ public final class StyleNetworkTrainer {
             objectives.append(objective)
         }
         self.objectives = objectives
-        network = TransformerNet(architecture: options.architecture, seed: options.seed)
+        network = TransformerNet(architecture: options.architecture, seed: options.seed, precision: options.precision)
         optimizer = ParameterAdam(learningRate: options.learningRate)
     }
 

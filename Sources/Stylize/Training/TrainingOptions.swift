@@ -23,7 +23,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var minutes: Double?
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 0
-    /// The loss network's arithmetic (the generator trains in float32).
+    /// The convolutions' arithmetic, in the loss network and the network being trained (whose
+    /// parameters, norms and optimizer state stay float32).
     public var precision: Precision = .fp32
     public var pooling: Pooling = .max
 

@@ -13,6 +13,10 @@ public final class Conv2D: Layer {
     /// [out]
     public let bias: Parameter
     public let stride: Int
+    /// The kernels' arithmetic: in bf16, activations, weights and gradients enter the kernels as
+    /// bfloat16 (float32 accumulation); the parameters, their gradients and the tensors between
+    /// layers stay float32.
+    public let precision: Precision
     public var inChannels: Int { weight.value.shape[1] }
     public var outChannels: Int { weight.value.shape[0] }
     public var kernelSize: Int { weight.value.shape[2] }
@@ -24,13 +28,14 @@ public final class Conv2D: Layer {
 
     /// A convolution with given initial weights ([out, in, k, k]) and bias ([out]), named
     /// `name.weight` and `name.bias`.
-    public init(name: String, weight: Tensor, bias: Tensor, stride: Int = 1, context: DNNLContext) {
+    public init(name: String, weight: Tensor, bias: Tensor, stride: Int = 1, precision: Precision = .fp32, context: DNNLContext) {
         precondition(weight.shape.count == 4 && weight.shape[2] == weight.shape[3], "square [out, in, k, k] kernel")
         precondition(bias.shape == [weight.shape[0]], "one bias per output channel")
         precondition(stride >= 1, "stride ≥ 1")
         self.weight = Parameter(name: name + ".weight", value: weight)
         self.bias = Parameter(name: name + ".bias", value: bias)
         self.stride = stride
+        self.precision = precision
         self.context = context
     }
 
@@ -48,7 +53,7 @@ public final class Conv2D: Layer {
         plan = nil
         do {
             plan = try ConvPlan(inputShape: shape, outChannels: outChannels, kernel: kernelSize, stride: stride,
-                                name: weight.name, context: context)
+                                type: precision.dnnlType, name: weight.name, context: context)
         } catch {
             throw .kernelUnavailable(error)
         }
@@ -165,7 +170,7 @@ final class ConvPlan {
     /// Reorder of the weights' gradient into the plain parameter gradient, adding to it.
     let accumulateWeights: DNNLPrimitive
 
-    init(inputShape: [Int], outChannels: Int, kernel: Int, stride: Int, name: String,
+    init(inputShape: [Int], outChannels: Int, kernel: Int, stride: Int, type: dnnl_data_type_t, name: String,
          context: DNNLContext) throws(DNNLError) {
         let (n, ic, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1
@@ -174,9 +179,11 @@ final class ConvPlan {
         let plainSrc = DNNLDesc.make(inputShape, dnnl_nchw)
         let plainDst = DNNLDesc.make(outputShape, dnnl_nchw)
         plainWeights = DNNLDesc.make([outChannels, ic, kernel, kernel], dnnl_oihw)
-        var srcAny = DNNLDesc.make(inputShape, dnnl_format_tag_any)
-        var dstAny = DNNLDesc.make(outputShape, dnnl_format_tag_any)
-        var weightsAny = DNNLDesc.make([outChannels, ic, kernel, kernel], dnnl_format_tag_any)
+        var srcAny = DNNLDesc.make(inputShape, dnnl_format_tag_any, type)
+        var dstAny = DNNLDesc.make(outputShape, dnnl_format_tag_any, type)
+        var weightsAny = DNNLDesc.make([outChannels, ic, kernel, kernel], dnnl_format_tag_any, type)
+        // The weights' gradient is accumulated in float32 whatever the arithmetic.
+        var diffWeightsAny = DNNLDesc.make([outChannels, ic, kernel, kernel], dnnl_format_tag_any)
         var biasMD = DNNLDesc.make([outChannels], dnnl_x)
         let strides = DNNLDesc.dims([stride, stride]), pad = DNNLDesc.dims([0, 0])
 
@@ -194,7 +201,7 @@ final class ConvPlan {
                                      name: name + " backward")
 
         var bwdWeights = dnnl_convolution_desc_t()
-        dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bwdWeights, dnnl_convolution_direct, &srcAny, &weightsAny,
+        dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bwdWeights, dnnl_convolution_direct, &srcAny, &diffWeightsAny,
                                                               &biasMD, &dstAny, strides, pad, pad),
                   "\(name) backward-weights descriptor")
         backwardWeights = DNNLPrimitive(pd: try context.primitiveDesc(&bwdWeights, hint: forward, name: name + " weights"),
