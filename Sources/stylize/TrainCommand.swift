@@ -160,8 +160,9 @@ struct TrainCommand: ParsableCommand {
             FileHandle.standardError.write("stylize: warning: \(warning)\n".data(using: .utf8)!)
         }
         let progress = !quiet && isatty(STDERR_FILENO) != 0 ? TrainingProgress(options: options, startStep: trainer.step) : nil
+        // Like every long run, quiet unless stderr is a terminal (warnings and errors excepted).
         let say = { (line: String) in
-            guard !quiet else { return }
+            guard progress != nil else { return }
             progress?.clear()
             FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
         }
