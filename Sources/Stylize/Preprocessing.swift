@@ -27,14 +27,22 @@ extension Preprocessing {
 
     /// `image` ([1, 3, H, W] RGB in [0, 1]) as this network's input.
     public func networkInput(_ image: Image) -> Tensor {
+        networkInput(pixels: image.pixels, range: 1)
+    }
+
+    /// `pixels` ([N, 3, H, W] RGB in 0…`range`) as the network's input, image by image.
+    func networkInput(pixels: Tensor, range: Float) -> Tensor {
         let (source, scale, offset) = affine
-        let plane = image.width * image.height
-        var out = Tensor(shape: image.pixels.shape)
-        image.pixels.withUnsafeBufferPointer { rgb in
+        let plane = pixels.shape[2] * pixels.shape[3]
+        var out = Tensor(shape: pixels.shape)
+        pixels.withUnsafeBufferPointer { rgb in
             out.withUnsafeMutableBufferPointer { x in
-                for c in 0..<3 {
-                    let s = scale[c], o = offset[c], src = source[c] * plane, dst = c * plane
-                    for i in 0..<plane { x[dst + i] = s * rgb[src + i] + o }
+                for image in 0..<pixels.shape[0] {
+                    let base = image * 3 * plane
+                    for c in 0..<3 {
+                        let s = scale[c] / range, o = offset[c], src = base + source[c] * plane, dst = base + c * plane
+                        for i in 0..<plane { x[dst + i] = s * rgb[src + i] + o }
+                    }
                 }
             }
         }
@@ -61,21 +69,7 @@ extension Preprocessing {
 extension Preprocessing {
     /// `pixels` ([N, 3, H, W] RGB in 0–255, as style networks work) as the network's input.
     public func networkInput(pixels255 pixels: Tensor) -> Tensor {
-        let (source, scale, offset) = affine
-        let plane = pixels.shape[2] * pixels.shape[3]
-        var out = Tensor(shape: pixels.shape)
-        pixels.withUnsafeBufferPointer { rgb in
-            out.withUnsafeMutableBufferPointer { x in
-                for image in 0..<pixels.shape[0] {
-                    let base = image * 3 * plane
-                    for c in 0..<3 {
-                        let s = scale[c] / 255, o = offset[c], src = base + source[c] * plane, dst = base + c * plane
-                        for i in 0..<plane { x[dst + i] = s * rgb[src + i] + o }
-                    }
-                }
-            }
-        }
-        return out
+        networkInput(pixels: pixels, range: 255)
     }
 
     /// dLoss/dPixels (0–255 RGB) from dLoss/dInput: the transpose of `networkInput(pixels255:)`,
