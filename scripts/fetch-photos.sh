@@ -16,13 +16,17 @@
 # to 2048 px on its shorter side: other framings and scales of the same scenes, not new scenes. Tiles
 # with almost no detail (clear sky, blur) are left out.
 #
-# Idempotent: a DIR already assembled by this version of the script is left as it is. The set is
+# Held out: scikit-image's astronaut, chelsea, coffee and rocket, the photographs in ../shared/images
+# and examples/, so that networks are judged on pictures they never saw.
+#
+# Idempotent: a DIR already assembled by this version of the script is left as it is (one made by an
+# older version is replaced). The set is
 # built in DIR.partial and renamed, so an interrupted run leaves no half set behind.
 # Needs: apt-get (as root or with sudo), python3 with pip (installed from Debian when missing).
 set -euo pipefail
 dir="${1:-$HOME/.cache/stylize/photos}"
 dir="${dir%/}"
-version="fetch-photos 1"
+version="fetch-photos 2"
 if [ -f "$dir/.assembled" ] && [ "$(cat "$dir/.assembled")" = "$version" ]; then
     echo "$dir: already assembled ($(find "$dir/photos" -type f | wc -l) photos, $(find "$dir/tiles" -type f | wc -l) tiles)" >&2
     exit 0
@@ -121,16 +125,13 @@ def wheel(pattern, members, source):
             photos.append((source, os.path.join(work, source) + "/", os.path.basename(member), credit, licence))
 
 # Licences as skimage/data/_fetchers.py states them for each picture. Left out: drawings, text,
-# charts, the stereo pair (no licence stated) and pictures smaller than 256 px.
+# charts, the stereo pair (no licence stated), pictures smaller than 256 px and the four held-out
+# evaluation photographs (astronaut, chelsea, coffee, rocket).
 wheel("scikit_image-*.whl", [
-    ("skimage/data/astronaut.png", "NASA", "public domain"),
     ("skimage/data/camera.png", "Lav Varshney", "CC0"),
-    ("skimage/data/chelsea.png", "Stéfan van der Walt", "CC0"),
-    ("skimage/data/coffee.png", "Rachel Michetti", "CC0"),
     ("skimage/data/coins.png", "Walters Art Museum", "public domain"),
     ("skimage/data/moon.png", "unknown (no known copyright restrictions)", "public domain"),
     ("skimage/data/hubble_deep_field.jpg", "NASA", "public domain"),
-    ("skimage/data/rocket.jpg", "SpaceX", "public domain"),
     ("skimage/data/retina.jpg", "Kilbad", "public domain"),
     ("skimage/data/ihc.png", "Dayane Machado", "CC0"),
     ("skimage/data/brick.png", "CC0Textures (Bricks25)", "CC0"),
@@ -220,6 +221,7 @@ print(f"{total_photos} photos, {total_tiles} tiles", file=sys.stderr)
 PY
 rm -rf "$dir"
 mkdir -p "$(dirname "$dir")"
+[ -f "$dir/.assembled" ] && rm -rf "$dir"   # an older version's set, made by this script
 mv "$dir.partial" "$dir"
 n_photos=$(find "$dir/photos" -type f | wc -l)
 n_tiles=$(find "$dir/tiles" -type f | wc -l)

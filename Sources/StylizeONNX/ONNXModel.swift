@@ -21,6 +21,8 @@ public final class ONNXModel: @unchecked Sendable {
     public let inputs: [ValueInfo]
     /// Graph outputs, in the file's order.
     public let outputs: [ValueInfo]
+    /// The file's metadata_props (key → value), e.g. what `TransformerNetExport` writes.
+    public let metadata: [String: String]
 
     private let graph: Graph
     private let context: ExecutionContext
@@ -87,6 +89,7 @@ public final class ONNXModel: @unchecked Sendable {
         let picture = anyPictureSize ? Self.freeingPictureSize : { $0 }
         inputs = model.graph.input.filter { !initializers.contains($0.name) }.map(Self.info).map(picture)
         outputs = model.graph.output.map(Self.info).map(picture)
+        metadata = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
     /// `v` with the height and width made symbolic if it is a picture: [N, H, W, C] or

@@ -3,6 +3,7 @@ import Foundation
 import Stylize
 import StylizeIO
 import StylizeNN
+import StylizeTensor
 
 /// `stylize train --style PAINTING --data PHOTOS/ -o NAME.onnx`: trains a feed-forward style
 /// network (Johnson et al. 2016) that `stylize fast --model NAME.onnx` then runs in a moment.
@@ -17,18 +18,27 @@ struct TrainCommand: ParsableCommand {
         --checkpoint-every steps and at the end; Ctrl-C stops after the current step and writes \
         them too. Run the same command with --resume to continue exactly where it stopped.
 
+        With --texture instead of --style and --data it trains a texture network (Ulyanov et al. \
+        2016): noise in, the style loss only; `stylize texture --model NAME.onnx` then draws the \
+        texture at any size, another picture for each --seed.
+
         Examples:
           bash scripts/fetch-photos.sh            (a licence-clean training set in ~/.cache/stylize/photos)
           stylize train --style starry_night.jpg --data ~/.cache/stylize/photos -o starry.onnx --minutes 45
           stylize fast photo.jpg --model starry.onnx -o out.png
+          stylize train --texture brick.png -o brick.onnx --minutes 15
+          stylize texture --model brick.onnx --width 1024 --height 768 --seed 7 -o bricks.png
         """
     )
 
     @Option(name: .long, help: "The painting to learn (repeat for a multi-style network with conditional instance norm).")
     var style: [String] = []
 
+    @Option(name: .long, help: "Learn this texture instead (Ulyanov et al. 2016): noise in, no photos, no content loss.")
+    var texture: String?
+
     @Option(name: .long, help: "Folder of JPEG/PNG photos to train on (searched recursively).")
-    var data: String
+    var data: String?
 
     @Option(name: .shortAndLong, help: "The trained network (.onnx).")
     var output: String
@@ -98,13 +108,22 @@ struct TrainCommand: ParsableCommand {
 
     var checkpointPath: String { checkpoint ?? ((output as NSString).deletingPathExtension + ".ckpt.safetensors") }
     var previewPath: String { (output as NSString).deletingPathExtension + ".preview.jpg" }
+    /// The styles, or the texture.
+    var pictures: [String] { texture.map { [$0] } ?? style }
 
     func validate() throws {
-        guard !style.isEmpty else { throw ValidationError("give the painting to learn with --style") }
+        if texture != nil {
+            guard style.isEmpty else { throw ValidationError("--texture and --style: a network learns a texture or a style, not both") }
+            guard data == nil else { throw ValidationError("--data: a texture network learns from noise, not photos; leave --data out") }
+            guard preview == nil else { throw ValidationError("--preview: a texture network's preview is drawn from noise; leave --preview out") }
+        } else {
+            guard !style.isEmpty else { throw ValidationError("give the painting to learn with --style (or a texture with --texture)") }
+            guard data != nil else { throw ValidationError("give the training photos with --data FOLDER (bash scripts/fetch-photos.sh makes a set)") }
+        }
         guard output.lowercased().hasSuffix(".onnx") else { throw ValidationError("\(output): the output is an ONNX network; name it .onnx") }
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
-        try OutputCheck.refuseOverwriting(output, inputs: style + [preview].compactMap { $0 })
-        try OutputCheck.refuseOverwriting(checkpointPath, inputs: style + [output])
+        try OutputCheck.refuseOverwriting(output, inputs: pictures + [preview].compactMap { $0 })
+        try OutputCheck.refuseOverwriting(checkpointPath, inputs: pictures + [output])
     }
 
     func options() throws -> TrainingOptions {
@@ -125,7 +144,8 @@ struct TrainCommand: ParsableCommand {
         guard widths.count == 3, let c = widths as? [Int] else {
             throw ValidationError("--channels takes three widths such as 32,64,128, got '\(channels)'")
         }
-        o.architecture = TransformerNetArchitecture(channels: c, residualBlocks: residualBlocks, styles: style.count)
+        o.architecture = TransformerNetArchitecture(channels: c, residualBlocks: residualBlocks, styles: pictures.count)
+        o.texture = texture != nil
         o.precision = try precision.resolved()
         try o.validate()
         return o
@@ -142,22 +162,28 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let options = try options()
-        let photos = try TrainingPhotos(folder: data)
+        let photos = try data.map { try TrainingPhotos(folder: $0) }
         try OutputCheck.checkWritable(output, pixels: 4_000_000)
         if !resume && FileManager.default.fileExists(atPath: checkpointPath) {
             throw ValidationError("\(checkpointPath): a checkpoint of an earlier run is there; continue it with --resume, or remove it to start afresh")
         }
-        let styles = try style.map { try ImageIO.load($0) }
-        let previewPhoto = try previewPicture(photos).resized(longerSide: 512)
+        let styles = try pictures.map { try ImageIO.load($0) }
+        let previewPhoto = try photos.map { try previewPicture($0).resized(longerSide: 512) }
         let vgg = try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
         let trainer = try StyleNetworkTrainer(weights: vgg, styles: styles, options: options)
         if resume {
             try trainer.restore(SafeTensors(path: checkpointPath), path: checkpointPath)
         }
         let interrupt = InterruptFlag()
-        let batches = PhotoBatches(photos: photos, batchSize: options.batchSize, cropSize: options.cropSize,
-                                   seed: options.seed, startStep: trainer.step) { warning in
-            FileHandle.standardError.write("stylize: warning: \(warning)\n".data(using: .utf8)!)
+        let batches = photos.map {
+            PhotoBatches(photos: $0, batchSize: options.batchSize, cropSize: options.cropSize,
+                         seed: options.seed, startStep: trainer.step) { warning in
+                FileHandle.standardError.write("stylize: warning: \(warning)\n".data(using: .utf8)!)
+            }
+        }
+        // A texture network's batches are noise, drawn from the seed and the step.
+        let nextBatch = { () throws -> (Int, Tensor) in
+            try batches?.next() ?? (trainer.step, trainer.textureBatch(step: trainer.step))
         }
         let progress = !quiet && isatty(STDERR_FILENO) != 0 ? TrainingProgress(options: options, startStep: trainer.step) : nil
         // Like every long run, quiet unless stderr is a terminal (warnings and errors excepted).
@@ -166,7 +192,8 @@ struct TrainCommand: ParsableCommand {
             progress?.clear()
             FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
         }
-        say("training \(options.architecture.summary) on \(photos.count) photos, \(options.cropSize) px crops, batch \(options.batchSize)"
+        say("training \(options.architecture.summary) on " + (photos.map { "\($0.count) photos" } ?? "noise (a texture network)")
+            + ", \(options.cropSize) px crops, batch \(options.batchSize)"
             + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : ""))
 
         let started = Date(), elapsedBefore = trainer.elapsedSeconds
@@ -174,11 +201,12 @@ struct TrainCommand: ParsableCommand {
         func save() throws {
             try trainer.checkpoint().write(to: checkpointPath)
             try writeAtomically(trainer.exportONNX(), to: output)
-            try ImageIO.save(trainer.stylize(previewPhoto), to: previewPath, jpegQuality: 90)
+            let preview = try previewPhoto.map { try trainer.stylize($0) } ?? trainer.synthesize(width: 512, height: 512, seed: 0)
+            try ImageIO.save(preview, to: previewPath, jpegQuality: 90)
         }
         var lastSaved = trainer.step
         while trainer.step < options.steps, budget.map({ trainer.elapsedSeconds < $0 }) ?? true, !interrupt.isSet {
-            let (step, batch) = try batches.next()
+            let (step, batch) = try nextBatch()
             precondition(step == trainer.step, "the photo loader is at step \(step), the trainer at \(trainer.step)")
             let fraction = max(Double(step) / Double(options.steps), budget.map { trainer.elapsedSeconds / $0 } ?? 0)
             let losses = try trainer.train(on: batch, fractionDone: fraction)
@@ -198,7 +226,8 @@ struct TrainCommand: ParsableCommand {
             FileHandle.standardError.write("stylize: \(InterruptFlag.verb(signal)) after step \(trainer.step); wrote \(checkpointPath) and \(output) (continue with --resume)\n".data(using: .utf8)!)
             throw ExitCode(128 + signal)
         }
-        say("trained \(trainer.step) steps in \(TrainingProgress.duration(trainer.elapsedSeconds)): wrote \(output) (run it with `stylize fast PHOTO --model \(output) -o OUT`)")
+        let use = options.texture ? "stylize texture --model \(output) -o OUT --seed N" : "stylize fast PHOTO --model \(output) -o OUT"
+        say("trained \(trainer.step) steps in \(TrainingProgress.duration(trainer.elapsedSeconds)): wrote \(output) (run it with `\(use)`)")
     }
 }
 

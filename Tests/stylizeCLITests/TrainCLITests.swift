@@ -86,4 +86,35 @@ import Testing
         #expect(fast.status == 0, "\(fast.stderr)")
         #expect(!files(in: dir).contains { $0.hasPrefix(".") }, "no temporary files left: \(files(in: dir))")
     }
+
+    /// `--texture` trains from noise; `stylize texture --model` draws from the file, by path or
+    /// by name, at any size, another picture for another seed; a style network is refused there.
+    @Test func texturesTrainAndDraw() throws {
+        let dir = try fixtures()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trained = try stylize(["train", "--texture", "\(examples)/brick.png", "-o", "\(dir)/brick.onnx", "--steps", "2",
+                                   "--image-size", "32", "--style-size", "64", "--batch-size", "2", "--channels", "4,8,8",
+                                   "--residual-blocks", "1"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let preview = try ImageIO.load("\(dir)/brick.preview.jpg")
+        #expect(preview.width == 512 && preview.height == 512)
+        func draw(_ model: String, seed: Int, _ out: String, environment: [String: String] = [:]) throws -> RunResult {
+            try stylize(["texture", "--model", model, "--width", "100", "--height", "70", "--seed", "\(seed)", "-o", "\(dir)/\(out)"],
+                        environment: environment)
+        }
+        for r in [try draw("\(dir)/brick.onnx", seed: 1, "a.png"), try draw("\(dir)/brick.onnx", seed: 2, "b.png"),
+                  try draw("brick", seed: 1, "named.png", environment: ["STYLIZE_NETWORKS": dir])] {
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let a = try ImageIO.load("\(dir)/a.png")
+        #expect(a.width == 100 && a.height == 70)
+        #expect(try ImageIO.load("\(dir)/b.png").pixels.scalars != a.pixels.scalars, "another seed, another picture")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/named.png")) == Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.png")))
+
+        let style = try train(dir, ["--steps", "1"])
+        #expect(style.status == 0, "\(style.stderr)")
+        let refused = try draw("\(dir)/net.onnx", seed: 1, "c.png")
+        #expect(refused.status == 1 && refused.stderr.contains("not a texture network"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/c.png"))
+    }
 }

@@ -10,7 +10,8 @@ import StylizeTensor
 /// network; it is only run forward and backward to its input, never to its weights.
 ///
 /// With several styles the network's instance norms are conditional (one γ, β row per style) and
-/// the images of a batch cycle through the styles.
+/// the images of a batch cycle through the styles. With `options.texture` it learns a texture
+/// instead: noise in (`textureBatch(step:)`), the style loss only.
 public final class StyleNetworkTrainer {
     public let options: TrainingOptions
     public let network: TransformerNet
@@ -38,8 +39,9 @@ public final class StyleNetworkTrainer {
         } catch { throw .network(error) }
         var objectives: [Objective] = []
         for style in styles {
-            let objective = Objective(network: vgg, contentWeight: options.contentWeight, styleWeight: options.styleWeight,
-                                      tvWeight: options.tvWeight, contentLayers: options.contentLayers.map { LayerWeight($0) },
+            let objective = Objective(network: vgg, contentWeight: options.texture ? 0 : options.contentWeight,
+                                      styleWeight: options.styleWeight, tvWeight: options.tvWeight,
+                                      contentLayers: options.texture ? [] : options.contentLayers.map { LayerWeight($0) },
                                       styleLayers: options.styleLayers.map { LayerWeight($0) })
             do { try objective.setStyles([preprocessing.networkInput(style.resized(longerSide: options.styleSize))]) } catch {
                 throw .network(error)
@@ -65,8 +67,18 @@ public final class StyleNetworkTrainer {
         return options.learningRate * Float(0.1 + 0.9 * cosine)
     }
 
-    /// One optimizer step on `batch` ([N, 3, S, S] photos, RGB 0–255). Returns the loss terms
-    /// averaged over the batch.
+    /// The noise a texture network learns from at `step`: [batch, 3, crop, crop], 0–255, drawn
+    /// from the seed and the step, so that a resumed run sees the same noise.
+    public func textureBatch(step: Int) -> Tensor {
+        var mixer = SeededGenerator(seed: options.seed ^ 0x7465_7874_7572_6573)
+        var noise = TextureNoise.batch(count: options.batchSize, width: options.cropSize, height: options.cropSize,
+                                       seed: mixer.next() &+ UInt64(step))
+        noise.scale(by: 255)
+        return noise
+    }
+
+    /// One optimizer step on `batch` ([N, 3, S, S] photos, RGB 0–255, or a texture network's
+    /// noise). Returns the loss terms averaged over the batch.
     public func train(on batch: Tensor, fractionDone: Double) throws(TrainingError) -> LossTerms {
         let n = batch.shape[0]
         let styles = styleIndices(step: step, batchSize: n)
@@ -74,7 +86,7 @@ public final class StyleNetworkTrainer {
         do { output = try network.forward(batch, styles: options.architecture.styles > 1 ? styles : []) } catch {
             throw .network(error)
         }
-        let contentInput = preprocessing.networkInput(pixels255: batch)
+        let contentInput = options.texture ? batch : preprocessing.networkInput(pixels255: batch)
         let outputInput = preprocessing.networkInput(pixels255: output)
         var outputGradient = Tensor(shape: output.shape)
         var mean = LossTerms()
@@ -83,7 +95,7 @@ public final class StyleNetworkTrainer {
             let objective = objectives[styles[i]]
             let losses: LossTerms, gradient: Tensor
             do {
-                try objective.setContent(contentInput.image(i))
+                if !options.texture { try objective.setContent(contentInput.image(i)) }
                 (losses, gradient) = try objective.evaluate(outputInput.image(i))
             } catch { throw .network(error) }
             preprocessing.addPixelGradient(gradient, to: &outputGradient, image: i, factor: Float(share))
@@ -103,7 +115,18 @@ public final class StyleNetworkTrainer {
     /// multiples of 4, as the network halves them twice).
     public func stylize(_ photo: Image, style: Int = 0) throws(TrainingError) -> Image {
         let (w, h) = (photo.width / 4 * 4, photo.height / 4 * 4)
-        var pixels = (w, h) == (photo.width, photo.height) ? photo.pixels : photo.resized(width: w, height: h).pixels
+        return try run((w, h) == (photo.width, photo.height) ? photo.pixels : photo.resized(width: w, height: h).pixels, style: style)
+    }
+
+    /// A texture network's picture from `seed`'s noise (sides multiples of 4), as
+    /// `TextureNetwork.synthesize` makes it from the exported file.
+    public func synthesize(width: Int, height: Int, seed: UInt64) throws(TrainingError) -> Image {
+        try run(TextureNoise.batch(count: 1, width: width, height: height, seed: seed), style: 0)
+    }
+
+    /// The network on one picture in [0, 1].
+    private func run(_ picture: Tensor, style: Int) throws(TrainingError) -> Image {
+        var pixels = picture
         pixels.scale(by: 255)
         var output: Tensor
         do {
@@ -121,7 +144,8 @@ extension StyleNetworkTrainer {
     /// The network as an ONNX model (`TransformerNetExport`): `stylize fast --model` runs it,
     /// and so does onnxruntime.
     public func exportONNX() throws(TrainingError) -> [UInt8] {
-        do { return Array(try TransformerNetExport.model(architecture: options.architecture, parameters: network.foldedParameters)) } catch {
+        do { return Array(try TransformerNetExport.model(architecture: options.architecture, parameters: network.foldedParameters,
+                                                            texture: options.texture)) } catch {
             throw .export(error)
         }
     }

@@ -27,6 +27,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// parameters, norms and optimizer state stay float32).
     public var precision: Precision = .fp32
     public var pooling: Pooling = .max
+    /// A texture network (Ulyanov et al. 2016) instead of a style network: the input is noise
+    /// (`TextureNoise`), the style picture is the texture, and there is no content loss.
+    public var texture = false
 
     public init() {}
 
@@ -53,6 +56,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
                   "channels must be three widths in 1–1024, got \(a.channels)")
         try check((0...64).contains(a.residualBlocks), "residual blocks must be in 0–64, got \(a.residualBlocks)")
         try check((1...256).contains(a.styles), "styles must be in 1–256, got \(a.styles)")
+        try check(!texture || a.styles == 1, "a texture network learns one texture, not \(a.styles)")
         try check(precision.isAvailable, "--precision \(precision.rawValue): \(NNError.precisionUnavailable(precision, cpu: CPUCapabilities.current.isaName))")
     }
 }

@@ -20,8 +20,12 @@ import StylizeNN
 ///   for the trained weights and back; each normalisation's scale and shift are the style weights
 ///   times the parameter rows (MatMul [styles] × [styles, C] → [C]).
 ///
-/// The file's metadata (`architecture`, `channels`, `residual_blocks`, `styles`, `pixel_range`)
-/// and doc string describe the network for a reader without the checkpoint.
+/// - Texture networks (`texture: true`, Ulyanov et al. 2016) have the one-style interface, but
+///   their input is noise: each value uniform in 0–255, independently (`TextureNoise`).
+///
+/// The file's metadata (`architecture`, `channels`, `residual_blocks`, `styles`, `pixel_range`,
+/// `input`: `photo` or `noise`) and doc string describe the network for a reader without the
+/// checkpoint.
 public enum TransformerNetExport {
     /// The ONNX operator set the files import.
     public static let opset = 17
@@ -34,8 +38,10 @@ public enum TransformerNetExport {
     ///   the actual shape), `.nonFiniteParameter` for the first parameter in the architecture's
     ///   order that is absent, misshapen or not finite; `.unexpectedParameter` for a name the
     ///   architecture does not have.
-    public static func model(architecture: TransformerNetArchitecture, parameters: [String: Tensor]) throws(ExportError) -> Data {
+    public static func model(architecture: TransformerNetArchitecture, parameters: [String: Tensor],
+                             texture: Bool = false) throws(ExportError) -> Data {
         try check(architecture, parameters)
+        if texture && architecture.styles > 1 { throw .invalidArchitecture("a texture network learns one texture, not \(architecture.styles)") }
         var w = Writer(builder: ONNXGraphBuilder(name: "transformer_net"), parameters: parameters, styles: architecture.styles)
         let several = architecture.styles > 1
         w.builder.addInput("input", [.symbolic("N"), .fixed(3), .symbolic("H"), .symbolic("W")])
@@ -66,14 +72,18 @@ public enum TransformerNetExport {
         let a = architecture
         let channels = a.channels.map(String.init).joined(separator: ",")
         let range = several ? "0-1" : "0-255"
-        let doc = "TransformerNet (Johnson et al. 2016) style network: channels \(channels), \(a.residualBlocks) residual blocks, "
+        let doc = texture
+            ? "TransformerNet texture network (Ulyanov et al. 2016): channels \(channels), \(a.residualBlocks) residual blocks; "
+                + "input 'input' [N,3,H,W] of noise, each value uniform in 0-255 and independent; output 'output' "
+                + "[N,3,4*ceil(H/4),4*ceil(W/4)], RGB 0-255. Another seed gives another picture of the texture."
+            : "TransformerNet (Johnson et al. 2016) style network: channels \(channels), \(a.residualBlocks) residual blocks, "
             + (several ? "\(a.styles) styles (conditional instance norm); inputs 'input' [N,3,H,W] RGB in [0,1] and 'style_weights' [\(a.styles)]"
                        : "1 style; input 'input' [N,3,H,W] RGB 0-255")
             + ", output 'output' [N,3,4*ceil(H/4),4*ceil(W/4)] in the input's range."
         do {
             return try w.builder.serialized(opset: opset, irVersion: irVersion, docString: doc, metadata: [
                 "architecture": "TransformerNet", "channels": channels, "residual_blocks": String(a.residualBlocks),
-                "styles": String(a.styles), "pixel_range": range,
+                "styles": String(a.styles), "pixel_range": range, "input": texture ? "noise" : "photo",
             ])
         } catch {
             throw .serialization("\(error)")
