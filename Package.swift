@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Stylize: neural style transfer in Swift.
-// Layers depend one way: stylize (CLI) → Stylize (algorithms) → StylizeNN, StylizeIO → StylizeTensor → C libraries.
+// Layers depend one way: StylizeCLI (the `stylize` tool) → Stylize (algorithms) → StylizeNN, StylizeIO → StylizeTensor → C libraries.
 import PackageDescription
 
 let package = Package(
@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Stylize", targets: ["Stylize", "StylizeONNX"]),
-        .executable(name: "stylize", targets: ["stylize"]),
+        .executable(name: "stylize", targets: ["StylizeCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,8 +39,8 @@ let package = Package(
         ]),
         // Algorithms and the library API: losses, optimizers, style transfer.
         .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO", "StylizeONNX"]),
-        // The command-line tool.
-        .executableTarget(name: "stylize", dependencies: [
+        // The command-line tool, built as `stylize` (the executable product's name).
+        .executableTarget(name: "StylizeCLI", dependencies: [
             "Stylize", "StylizeNN", "StylizeIO", "StylizeONNX", "StylizeTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO", "StylizeNN"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeONNX"]),
-        .testTarget(name: "stylizeCLITests", dependencies: ["StylizeIO", "stylize"], exclude: ["Fixtures"]),
+        .testTarget(name: "StylizeCLITests", dependencies: ["StylizeIO", "StylizeCLI"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,7 +26,7 @@ harness=.build-fuzz/release/stylize-fuzz
 seeds() {  # the seed files of one target
     case "$1" in
         torch|pickle) ls ../shared/reference/torchfiles/*.pth Tests/StylizeIOTests/Fixtures/torch/*.pth 2>/dev/null ;;
-        onnx) ls Tests/StylizeONNXTests/Fixtures/*.onnx Tests/stylizeCLITests/Fixtures/*.onnx ;;
+        onnx) ls Tests/StylizeONNXTests/Fixtures/*.onnx Tests/StylizeCLITests/Fixtures/*.onnx ;;
         image) ls Tests/StylizeIOTests/Fixtures/*.png Tests/StylizeIOTests/Fixtures/*.jpg ;;
         exif) ;;  # made below from the orientation fixtures' APP1 segments
     esac

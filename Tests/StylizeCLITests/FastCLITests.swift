@@ -84,7 +84,7 @@ import Testing
     @Test func anyPictureNetworkWithModel() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let fixtures = "\(packageRoot.path)/Tests/stylizeCLITests/Fixtures"
+        let fixtures = "\(packageRoot.path)/Tests/StylizeCLITests/Fixtures"
         // A Johnson-style network (NCHW, 0-255, any size): the same bytes as onnxruntime's output.
         let content = packageRoot.appendingPathComponent("../shared/reference/onnx/content_96x64.png").standardized.path
         let r = try stylize(["fast", content, "--model", "\(fixtures)/tiny_johnson.onnx", "-o", "\(dir)/johnson.png"])
