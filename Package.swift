@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Stylize: neural style transfer in Swift.
-// Layers depend one way: StylizeCLI (the `stylize` tool) → Stylize (algorithms) → StylizeNN, StylizeIO → StylizeTensor → C libraries.
+// Layers depend one way: StylizeCLI (the `stylize` tool) → Stylize (algorithms) → StylizeONNX → StylizeModels → StylizeNN, StylizeIO → StylizeTensor → C libraries.
 import PackageDescription
 
 let package = Package(
@@ -25,39 +25,42 @@ let package = Package(
 
         // Tensors and the kernels' engine.
         .target(name: "StylizeTensor", dependencies: ["CDNNL", "COpenBLAS"]),
-        // Layers with forward and backward passes, and VGG-19.
+        // Layers with forward and backward passes (VGG-19's, and trainable ones for batches), optimizers.
         .target(name: "StylizeNN", dependencies: ["StylizeTensor", "CDNNL", "COpenBLAS"]),
-        // Images in and out, the torch-file reader, the weights cache.
+        // Images in and out, the torch-file reader, safetensors, the weights cache.
         .target(name: "StylizeIO", dependencies: [
             "StylizeTensor", "CJPEG", "CSPNG", "CEXIF",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        // ONNX networks: the protobuf reader, a graph executor on oneDNN and OpenBLAS (files read through StylizeIO), and the export of StylizeNN's TransformerNet.
+        // The networks: VGG-19 (its weights and preprocessing) and Johnson et al.'s TransformerNet.
+        .target(name: "StylizeModels", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO", "CDNNL"]),
+        // ONNX networks: the protobuf reader, a graph executor on oneDNN and OpenBLAS (files read through StylizeIO), and the export of StylizeModels' TransformerNet.
         .target(name: "StylizeONNX", dependencies: [
-            "StylizeTensor", "StylizeNN", "StylizeIO", "CDNNL", "COpenBLAS",
+            "StylizeTensor", "StylizeNN", "StylizeModels", "StylizeIO", "CDNNL", "COpenBLAS",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // Algorithms and the library API: losses, optimizers, style transfer.
-        .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeIO", "StylizeONNX"]),
+        .target(name: "Stylize", dependencies: ["StylizeTensor", "StylizeNN", "StylizeModels", "StylizeIO", "StylizeONNX"]),
         // The command-line tool, built as `stylize` (the executable product's name).
         .executableTarget(name: "StylizeCLI", dependencies: [
-            "Stylize", "StylizeNN", "StylizeIO", "StylizeONNX", "StylizeTensor",
+            "Stylize", "StylizeNN", "StylizeModels", "StylizeIO", "StylizeONNX", "StylizeTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Speed and memory benchmark; prints JSON.
-        .executableTarget(name: "stylize-bench", dependencies: ["Stylize"], path: "Benchmarks/stylize-bench"),
+        .executableTarget(name: "stylize-bench", dependencies: ["Stylize", "StylizeModels"], path: "Benchmarks/stylize-bench"),
         // The feed-forward networks' benchmark, twin of Benchmarks/onnxruntime_fast.py; prints JSON.
         .executableTarget(name: "stylize-fast-bench", dependencies: ["Stylize", "StylizeONNX", "StylizeIO"],
                           path: "Benchmarks/stylize-fast-bench"),
 
         // The training step's benchmark, twin of Benchmarks/pytorch_train.py; prints JSON.
-        .executableTarget(name: "stylize-train-bench", dependencies: ["Stylize"], path: "Benchmarks/stylize-train-bench"),
+        .executableTarget(name: "stylize-train-bench", dependencies: ["Stylize", "StylizeModels"], path: "Benchmarks/stylize-train-bench"),
 
         .testTarget(name: "StylizeTensorTests", dependencies: ["StylizeTensor"]),
         .testTarget(name: "StylizeNNTests", dependencies: ["StylizeNN", "StylizeIO"]),
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO", "StylizeNN"], exclude: ["Fixtures"]),
-        .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeONNX"]),
+        .testTarget(name: "StylizeModelsTests", dependencies: ["StylizeModels", "StylizeNN", "StylizeIO"]),
+        .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO", "StylizeNN", "StylizeModels"], exclude: ["Fixtures"]),
+        .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeModels", "StylizeONNX"]),
         .testTarget(name: "StylizeCLITests", dependencies: ["StylizeIO", "StylizeCLI"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,6 +12,7 @@ import Stylize
 import StylizeIO
 import StylizeNN
 import StylizeTensor
+import StylizeModels
 
 func argument(_ name: String, _ fallback: String) -> String {
     let args = CommandLine.arguments

@@ -1,5 +1,6 @@
 import StylizeTensor
 import StylizeNN
+import StylizeModels
 
 /// The value of each term of one evaluation. `content` and `style` are the sums of their layers'
 /// terms times the layers' weights, before the content and style weights; `total` is

@@ -1,6 +1,7 @@
 import StylizeTensor
 import StylizeNN
 import StylizeIO
+import StylizeModels
 
 /// Neural style transfer by optimisation (Gatys, Ecker & Bethge 2015): the pixels of a generated
 /// image move until its VGG-19 activations match the content image's at the content layers and

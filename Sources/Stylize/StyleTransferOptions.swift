@@ -1,5 +1,6 @@
 import StylizeNN
 import StylizeIO
+import StylizeModels
 
 /// A layer of VGG-19 with the weight its loss term gets: the layer's term is multiplied by it.
 public struct LayerWeight: Sendable, Hashable {

@@ -1,6 +1,7 @@
 import StylizeTensor
 import StylizeNN
 import StylizeIO
+import StylizeModels
 
 /// Texture synthesis (Gatys, Ecker & Bethge 2015, "Texture synthesis using convolutional neural
 /// networks"): the style loss alone, from noise, at any size. Uses the style, TV, optimiser,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StylizeNN
+import StylizeModels
 
 /// `stylize layers`: the names accepted by --content-layers and --style-layers.
 struct LayersCommand: ParsableCommand {

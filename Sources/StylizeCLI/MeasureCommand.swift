@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Stylize
 import StylizeIO
+import StylizeModels
 
 /// `stylize measure RESULT --content C --style S`: how near a picture is to its content and style.
 struct MeasureCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import Stylize
 import StylizeIO
 import StylizeNN
 import StylizeTensor
+import StylizeModels
 
 /// Options shared by `stylize` (transfer) and `stylize texture`: losses, optimisation, output.
 struct SharedOptions: ParsableArguments {

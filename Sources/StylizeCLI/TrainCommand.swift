@@ -4,6 +4,7 @@ import Stylize
 import StylizeIO
 import StylizeNN
 import StylizeTensor
+import StylizeModels
 
 /// `stylize train --style PAINTING --data PHOTOS/ -o NAME.onnx`: trains a feed-forward style
 /// network (Johnson et al. 2016) that `stylize fast --model NAME.onnx` then runs in a moment.

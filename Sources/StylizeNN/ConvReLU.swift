@@ -9,11 +9,11 @@ public struct ConvReLU: Sendable {
     public let outChannels: Int
     /// [out, in, 3, 3] in plain OIHW layout, in the network's precision: bf16 weights are
     /// converted once here, and no float32 copy is kept.
-    let weights: DNNLMemory
+    package let weights: DNNLMemory
     /// [out], float32 in every precision.
-    let bias: Tensor
+    package let bias: Tensor
 
-    init(name: String, weight: Tensor, bias: Tensor, precision: Precision, context: DNNLContext) {
+    package init(name: String, weight: Tensor, bias: Tensor, precision: Precision, context: DNNLContext) {
         self.name = name
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
@@ -43,7 +43,7 @@ public struct ConvReLU: Sendable {
     /// Compiles the layer for a source of layout `src` and spatial size `height`×`width`.
     /// Activations and their gradients use `src`'s data type; `diffSrcType` is the type of the
     /// gradient this layer hands to its input (float32 for the image, whatever the precision).
-    func compile(src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
+    package func compile(src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
                  context: DNNLContext) throws(DNNLError) -> ConvReLUPlan {
         try ConvReLUPlan(layer: self, src: src, height: height, width: width, diffSrcType: diffSrcType, context: context)
     }
@@ -51,19 +51,19 @@ public struct ConvReLU: Sendable {
 
 /// A ConvReLU compiled for one input size: forward, ReLU backward and backward-to-input
 /// primitives, with the weights reordered once into the layouts each kernel prefers.
-final class ConvReLUPlan {
-    let forward: DNNLPrimitive
-    let reluBackward: DNNLPrimitive
-    let backwardData: DNNLPrimitive
-    let forwardWeights: DNNLMemory
-    let backwardWeights: DNNLMemory
-    let bias: DNNLMemory
+package final class ConvReLUPlan {
+    package let forward: DNNLPrimitive
+    package let reluBackward: DNNLPrimitive
+    package let backwardData: DNNLPrimitive
+    package let forwardWeights: DNNLMemory
+    package let backwardWeights: DNNLMemory
+    package let bias: DNNLMemory
     /// Layout of the activation this layer writes (and of its gradient).
-    let dst: dnnl_memory_desc_t
+    package let dst: dnnl_memory_desc_t
     /// Layout of the gradient this layer's backward pass writes for its input.
-    var diffSrc: dnnl_memory_desc_t { backwardData.md(dnnl_query_diff_src_md) }
+    package var diffSrc: dnnl_memory_desc_t { backwardData.md(dnnl_query_diff_src_md) }
 
-    init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
+    package init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
          context: DNNLContext) throws(DNNLError) {
         let oc = layer.outChannels, ic = layer.inChannels
         var src = src
@@ -119,13 +119,13 @@ final class ConvReLUPlan {
     }
 
     /// dst = relu(conv(src) + bias)
-    func runForward(src: DNNLMemory, dst: DNNLMemory, context: DNNLContext) {
+    package func runForward(src: DNNLMemory, dst: DNNLMemory, context: DNNLContext) {
         context.execute(forward, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, forwardWeights),
                                   (DNNL_ARG_BIAS, bias), (DNNL_ARG_DST, dst)])
     }
 
     /// diffSrc = convᵀ(relu'(dst) ⊙ diffDst). Overwrites diffDst with the pre-ReLU gradient.
-    func runBackward(dst: DNNLMemory, diffDst: DNNLMemory, diffSrc: DNNLMemory, context: DNNLContext) {
+    package func runBackward(dst: DNNLMemory, diffDst: DNNLMemory, diffSrc: DNNLMemory, context: DNNLContext) {
         context.execute(reluBackward, [(DNNL_ARG_DST, dst), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_SRC, diffDst)])
         context.execute(backwardData, [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, backwardWeights),
                                        (DNNL_ARG_DIFF_SRC, diffSrc)])

@@ -1,16 +1,19 @@
 import CDNNL
 import StylizeTensor
 
+/// How VGG-19 pools: max (as trained), or average (Gatys et al.'s suggestion for smoother results).
+public enum Pooling: String, Sendable, CaseIterable, Codable { case max, average }
+
 /// 2×2 pooling with stride 2 (max, or average as Gatys et al. suggest for smoother results),
 /// compiled for one input size. Odd sizes round down, as in PyTorch and Caffe's VGG.
-final class Pool2DPlan {
-    let forward: DNNLPrimitive
-    let backward: DNNLPrimitive
-    let dst: dnnl_memory_desc_t
+package final class Pool2DPlan {
+    package let forward: DNNLPrimitive
+    package let backward: DNNLPrimitive
+    package let dst: dnnl_memory_desc_t
     /// Where max pooling remembers which input won, for its backward pass.
-    let workspace: DNNLMemory?
+    package let workspace: DNNLMemory?
 
-    init(pooling: Pooling, src: dnnl_memory_desc_t, channels: Int, height: Int, width: Int, context: DNNLContext) throws(DNNLError) {
+    package init(pooling: Pooling, src: dnnl_memory_desc_t, channels: Int, height: Int, width: Int, context: DNNLContext) throws(DNNLError) {
         let alg = pooling == .max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
         var src = src
         var dstAny = DNNLDesc.make([1, channels, height / 2, width / 2], dnnl_format_tag_any, src.data_type)
@@ -28,13 +31,13 @@ final class Pool2DPlan {
         workspace = DNNLDesc.size(ws) > 0 ? DNNLMemory(ws, context) : nil
     }
 
-    func runForward(src: DNNLMemory, dst: DNNLMemory, context: DNNLContext) {
+    package func runForward(src: DNNLMemory, dst: DNNLMemory, context: DNNLContext) {
         var args = [(DNNL_ARG_SRC, src), (DNNL_ARG_DST, dst)]
         if let workspace { args.append((DNNL_ARG_WORKSPACE, workspace)) }
         context.execute(forward, args)
     }
 
-    func runBackward(diffDst: DNNLMemory, diffSrc: DNNLMemory, context: DNNLContext) {
+    package func runBackward(diffDst: DNNLMemory, diffSrc: DNNLMemory, context: DNNLContext) {
         var args = [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_SRC, diffSrc)]
         if let workspace { args.append((DNNL_ARG_WORKSPACE, workspace)) }
         context.execute(backward, args)

@@ -3,6 +3,7 @@ import Testing
 import StylizeONNX
 import StylizeTensor
 import StylizeNN
+import StylizeModels
 
 /// Seeded test data: Knuth's MMIX linear congruential generator, whose high bits are plenty for
 /// weights and pictures that must be the same on every run.

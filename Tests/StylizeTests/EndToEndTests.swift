@@ -3,6 +3,7 @@ import StylizeTensor
 import StylizeNN
 import StylizeIO
 import Stylize
+import StylizeModels
 
 /// Small whole runs on the 64×48 reference pictures with the real VGG-19 weights.
 @Suite

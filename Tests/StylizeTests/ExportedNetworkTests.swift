@@ -5,6 +5,7 @@ import StylizeONNX
 import StylizeTensor
 import Testing
 import StylizeNN
+import StylizeModels
 
 /// Exported TransformerNet files run under the wrappers `stylize fast` uses: one style as a
 /// `PictureNetwork` (`--model`, pixels 0–255), several as a `MultiStyleNetwork` (`--style`).

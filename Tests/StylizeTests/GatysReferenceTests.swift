@@ -4,6 +4,7 @@ import StylizeTensor
 import StylizeNN
 import StylizeIO
 import Stylize
+import StylizeModels
 
 /// The objective against PyTorch's numbers in ../shared/reference/vgg19 (manifest.json "gatys").
 @Suite

@@ -4,6 +4,7 @@ import Stylize
 import StylizeIO
 import StylizeNN
 import StylizeTensor
+import StylizeModels
 
 /// bf16 arithmetic must not cost quality: the same runs in bf16 and in fp32 end at style and
 /// content distances (both measured in fp32) close to each other.

@@ -1,6 +1,7 @@
 import Foundation
 import StylizeTensor
 import StylizeIO
+import StylizeModels
 
 /// ../shared/reference/vgg19, found from this file's path (the package root's sibling).
 let referenceDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -2,6 +2,7 @@ import Testing
 import StylizeTensor
 import StylizeIO
 import Stylize
+import StylizeModels
 
 @Suite struct SupportTests {
     func randomImage(width: Int, height: Int, seed: UInt64) -> Image {

@@ -4,6 +4,7 @@ import StylizeIO
 import StylizeNN
 import StylizeTensor
 import Stylize
+import StylizeModels
 
 /// Texture networks (`stylize train --texture`, Ulyanov et al. 2016) at toy sizes: the style loss
 /// falls on fresh noise every step, the noise follows the seed and step, and the exported file

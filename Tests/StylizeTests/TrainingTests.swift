@@ -4,6 +4,7 @@ import StylizeIO
 import StylizeNN
 import StylizeTensor
 import Stylize
+import StylizeModels
 
 /// Training a style network, at toy sizes: the loss falls, a resumed run is the same run, the
 /// exported network computes what the trainer's does, and checkpoints from elsewhere are refused.

@@ -3,6 +3,7 @@ import StylizeIO
 import StylizeNN
 import StylizeONNX
 import StylizeTensor
+import StylizeModels
 
 /// Trains a feed-forward style network (Johnson, Alahi & Fei-Fei 2016; Ulyanov et al. 2016): a
 /// `TransformerNet` learns to turn any photo into the painting's style by minimising, on batches

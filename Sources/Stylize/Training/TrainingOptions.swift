@@ -1,5 +1,6 @@
 import StylizeNN
 import StylizeTensor
+import StylizeModels
 
 /// Everything a training run of a feed-forward style network needs besides its pictures. The
 /// names follow PyTorch's examples/fast_neural_style and jcjohnson/fast-neural-style; the losses

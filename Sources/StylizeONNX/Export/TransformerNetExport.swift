@@ -1,6 +1,7 @@
 import Foundation
 import StylizeTensor
 import StylizeNN
+import StylizeModels
 
 /// Writes a trained `TransformerNetArchitecture` network as an ONNX model that runs in Stylize's
 /// executor (`stylize fast --model`, `MultiStyleNetwork`) and in onnxruntime.

@@ -1,4 +1,6 @@
 import StylizeTensor
+import StylizeNN
+import StylizeIO
 
 /// Johnson, Alahi & Fei-Fei's image transformation network (2016) as PyTorch's
 /// examples/fast_neural_style builds it: three convolutions down (the last two with stride 2),

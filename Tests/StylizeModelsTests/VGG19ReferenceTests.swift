@@ -3,6 +3,7 @@ import Testing
 import StylizeNN
 import StylizeTensor
 import StylizeIO
+import StylizeModels
 
 /// A fixture the tests need is not there; says where it comes from.
 struct MissingFixture: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Testing
 import StylizeNN
 import StylizeTensor
+import StylizeModels
 
 /// Deterministic pseudo-random values in [-1, 1) (a linear congruential generator: tests only).
 func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {

@@ -1,5 +1,6 @@
 import StylizeTensor
 import StylizeIO
+import StylizeNN
 
 /// Pictures to network inputs and back. The optimisation runs in network-input space, as
 /// neural-style's does, so the loss gradient needs no mapping back to pixels.
