@@ -61,6 +61,8 @@ public struct SafeTensors: Sendable, Equatable {
     /// Writes the file atomically: readers see the old file or the whole new one.
     public func write(to path: String) throws(SafeTensorsError) {
         do { try writeAtomically(serialized(), to: path) } catch {
+            // The image layer's error already names the file; keep only its reason.
+            if case let .writeFailed(_, reason) = error { throw .writeFailed(path: path, reason: reason) }
             throw .writeFailed(path: path, reason: "\(error)")
         }
     }

@@ -17,11 +17,19 @@ let examples = packageRoot.appendingPathComponent("examples").path
 struct RunResult { let status: Int32; let stdout: String; let stderr: String }
 
 /// Runs the tool with `arguments`; stdin is empty, stdout and stderr are pipes (not a terminal).
+/// With `fileSizeLimitKiB` every file it writes stops growing there (`ulimit -f`, SIGXFSZ
+/// ignored), as on a full disk: writes fail with EFBIG.
 @discardableResult
-func stylize(_ arguments: [String], environment: [String: String] = [:], onStart: ((Process) -> Void)? = nil) throws -> RunResult {
+func stylize(_ arguments: [String], environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil,
+             onStart: ((Process) -> Void)? = nil) throws -> RunResult {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: stylizeBinary)
-    p.arguments = arguments
+    if let limit = fileSizeLimitKiB {
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "trap '' XFSZ; ulimit -f \(limit) && exec \"$0\" \"$@\"", stylizeBinary] + arguments
+    } else {
+        p.executableURL = URL(fileURLWithPath: stylizeBinary)
+        p.arguments = arguments
+    }
     if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out

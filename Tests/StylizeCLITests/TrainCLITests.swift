@@ -16,10 +16,10 @@ import Testing
         return dir
     }
 
-    func train(_ dir: String, _ extra: [String], onStart: ((Process) -> Void)? = nil) throws -> RunResult {
+    func train(_ dir: String, _ extra: [String], fileSizeLimitKiB: Int? = nil, onStart: ((Process) -> Void)? = nil) throws -> RunResult {
         try stylize(["train", "--style", "\(dir)/painting.jpg", "--data", "\(dir)/photos", "-o", "\(dir)/net.onnx",
                      "--image-size", "32", "--style-size", "64", "--batch-size", "2", "--channels", "4,8,8",
-                     "--residual-blocks", "1"] + extra, onStart: onStart)
+                     "--residual-blocks", "1"] + extra, fileSizeLimitKiB: fileSizeLimitKiB, onStart: onStart)
     }
 
     @Test func trainsResumesAndTheNetworkRuns() throws {
@@ -66,6 +66,26 @@ import Testing
         #expect(other.stderr.contains("net.ckpt.safetensors: it is for a network of 4,8,8 × 1 blocks"), "\(other.stderr)")
         #expect(other.stderr.split(separator: "\n").last.map { $0.hasPrefix("stylize: error:") } == true)
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.ckpt.safetensors")) == saved)
+    }
+
+    /// A disk that fills up while a checkpoint is written: a one-line error naming the file, and
+    /// the previous checkpoint and network as they were, with no temporary file left.
+    @Test func fullDiskKeepsThePreviousCheckpoint() throws {
+        let dir = try fixtures()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try train(dir, ["--steps", "2"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.ckpt.safetensors"))
+        let network = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.onnx"))
+        #expect(checkpoint.count > 8 * 1024, "the checkpoint must outgrow the limit below")
+        let full = try train(dir, ["--steps", "4", "--checkpoint-every", "1", "--resume"], fileSizeLimitKiB: 8)
+        #expect(full.status == 1, "\(full.stderr)")
+        let lines = full.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("stylize: error:") && lines[0].contains("net.ckpt.safetensors: cannot write: File too large"), "\(full.stderr)")
+        #expect(lines.first.map { $0.components(separatedBy: "net.ckpt.safetensors").count } == 2, "the file named once: \(full.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.ckpt.safetensors")) == checkpoint)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.onnx")) == network)
+        #expect(!files(in: dir).contains { $0.hasPrefix(".") }, "no temporary files left: \(files(in: dir))")
     }
 
     /// Ctrl-C stops after the current step and leaves a checkpoint and a network that work.
