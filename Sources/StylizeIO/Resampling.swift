@@ -18,6 +18,16 @@ extension Image {
     ///
     /// - Precondition: `width` and `height` are at least 1.
     public func resized(width: Int, height: Int) -> Image {
+        resampled(width: width, height: height, clamping: true)
+    }
+
+    /// The same Lanczos-3 resampling without the clamping, for arrays that are not pictures in
+    /// [0, 1]: network inputs, differences between pictures.
+    public func resizedUnclamped(width: Int, height: Int) -> Image {
+        resampled(width: width, height: height, clamping: false)
+    }
+
+    private func resampled(width: Int, height: Int, clamping: Bool) -> Image {
         precondition(width >= 1 && height >= 1, "cannot resize to \(width)x\(height)")
         if width == self.width && height == self.height { return self }
         let (inWidth, inHeight) = (self.width, self.height)
@@ -51,12 +61,12 @@ extension Image {
             }
             result = out
         }
-        result.withUnsafeMutableBufferPointer { values in
+        if clamping { result.withUnsafeMutableBufferPointer { values in
             for i in values.indices {
                 let v = values[i]
                 values[i] = v < 0 ? 0 : (v > 1 ? 1 : v)
             }
-        }
+        } }
         return Image(pixels: result)
     }
 

@@ -50,6 +50,21 @@ extension Preprocessing {
         return out
     }
 
+    /// Clamps a network input to the values that pictures in [0, 1] map to, channel by channel.
+    public func clampToPictureRange(_ x: inout Tensor) {
+        let (_, scale, offset) = affine
+        let plane = x.shape[2] * x.shape[3]
+        x.withUnsafeMutableBufferPointer { x in
+            for image in 0..<(x.count / (3 * plane)) {
+                for c in 0..<3 {
+                    let (low, high) = (min(offset[c], offset[c] + scale[c]), max(offset[c], offset[c] + scale[c]))
+                    let base = (image * 3 + c) * plane
+                    for i in base..<(base + plane) { x[i] = min(max(x[i], low), high) }
+                }
+            }
+        }
+    }
+
     /// The picture of a network input, clamped to [0, 1].
     public func image(fromNetworkInput x: Tensor) -> Image {
         let (source, scale, offset) = affine

@@ -129,3 +129,24 @@ extension Tensor {
         return abs(storage.pointer[Int(i)])
     }
 }
+
+extension Tensor {
+    /// The matrix product op(a)·op(b) of two 2-D tensors (row-major), where op transposes when
+    /// asked; on OpenBLAS.
+    public static func matrixProduct(_ a: Tensor, transposingFirst ta: Bool = false, _ b: Tensor,
+                                     transposingSecond tb: Bool = false) -> Tensor {
+        precondition(a.shape.count == 2 && b.shape.count == 2, "matrixProduct needs 2-D tensors, got \(a.shape) and \(b.shape)")
+        let (m, k) = ta ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (k2, n) = tb ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        precondition(k == k2, "matrixProduct: inner sizes \(k) and \(k2) differ")
+        let out = Tensor(shape: [m, n])
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k), 1, pa.baseAddress, Int32(a.shape[1]),
+                            pb.baseAddress, Int32(b.shape[1]), 0, out.storage.pointer, Int32(n))
+            }
+        }
+        return out
+    }
+}

@@ -150,6 +150,22 @@ func files(in dir: String) -> [String] { ((try? FileManager.default.contentsOfDi
         #expect(layers.status == 0)
         #expect(layers.stdout.split(separator: "\n").filter { $0.hasPrefix("relu") }.count == 16)
     }
+
+    /// A small dream, plain and guided: quiet off a terminal, the photo's size, and a guided one
+    /// that differs.
+    @Test func dreamWritesThePhotosSize() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["dream", content, "--size", "96", "--octaves", "2", "--steps", "2", "--layer", "relu3_1"]
+        let r = try stylize(common + ["-o", "\(dir)/d.png"])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        let d = try ImageIO.load("\(dir)/d.png")
+        let photo = try ImageIO.load(content)
+        #expect(max(d.width, d.height) == 96 && abs(Double(d.width) / Double(d.height) - Double(photo.width) / Double(photo.height)) < 0.02)
+        let g = try stylize(common + ["--guide", style, "-o", "\(dir)/g.png"])
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(try ImageIO.load("\(dir)/g.png").pixels.scalars != d.pixels.scalars)
+    }
 }
 
 extension CLITests {
