@@ -18,10 +18,11 @@ struct StylizeCommand: ParsableCommand {
           stylize train --style painting.jpg --data photos/ -o mine.onnx --minutes 45
           stylize texture brick.png --width 512 --height 512 -o brick_texture.png
           stylize dream photo.jpg -o dream.jpg                (DeepDream on VGG-19)
+          stylize visualize --layer relu4_1 --channel 42 -o unit.png
           stylize layers
           stylize info                                       (CPU, instruction sets, kernels in use)
         """,
-        subcommands: [TransferCommand.self, FastCommand.self, TrainCommand.self, TextureCommand.self, DreamCommand.self, LayersCommand.self, MeasureCommand.self, InfoCommand.self],
+        subcommands: [TransferCommand.self, FastCommand.self, TrainCommand.self, TextureCommand.self, DreamCommand.self, VisualizeCommand.self, LayersCommand.self, MeasureCommand.self, InfoCommand.self],
         defaultSubcommand: TransferCommand.self
     )
 

@@ -124,6 +124,16 @@ import Testing
             Case(arguments: ["train", "--texture", painting, "--data", d, "-o", "\(d)/net.onnx"], status: 64, mention: "leave --data out"),
             Case(arguments: ["train", "--texture", "\(d)/notes.txt", "-o", "\(d)/net.onnx", "--steps", "1"], status: 1, mention: "notes.txt"),
             Case(arguments: ["texture", "--model", "\(d)/garbage.onnx", "-o", out], status: 1, mention: "garbage.onnx"),
+            // Feature visualization.
+            Case(arguments: ["visualize", "--layer", "relu9_1", "--channel", "1", "-o", out], status: 1, mention: "unknown layer 'relu9_1'"),
+            Case(arguments: ["visualize", "--layer", "relu4_1", "--channel", "600", "-o", out], status: 1,
+                 mention: "relu4_1 has 512 channels (0–511)"),
+            Case(arguments: ["visualize", "--channel", "1", "--channels", "0-3", "-o", out], status: 64, mention: "exactly one of"),
+            Case(arguments: ["visualize", "--channel", "1", "--sheet", "-o", out], status: 64, mention: "--sheet goes with --channels"),
+            Case(arguments: ["visualize", "--channel", "1", "--size", "8", "-o", out], status: 1, mention: "16–2048 pixels"),
+            Case(arguments: ["visualize", "--channel", "1", "--steps", "0", "-o", out], status: 1, mention: "steps must be"),
+            Case(arguments: ["visualize", "--channel", "3+x", "-o", out], status: 1, mention: "not a channel combination"),
+            Case(arguments: ["visualize", "--direction", "\(d)/notes.txt", "-o", out], status: 64, mention: "notes.txt: not a list of numbers"),
             // DeepDream.
             Case(arguments: ["dream", photo, "--layer", "relu9_1", "-o", out], status: 1, mention: "unknown layer 'relu9_1'"),
             Case(arguments: ["dream", photo, "--layer", "relu4_1", "--channel", "512", "-o", out], status: 1,

@@ -151,6 +151,24 @@ func files(in dir: String) -> [String] { ((try? FileManager.default.contentsOfDi
         #expect(layers.stdout.split(separator: "\n").filter { $0.hasPrefix("relu") }.count == 16)
     }
 
+    /// One channel and a labelled sheet of three, at toy size.
+    @Test func visualizeOneChannelAndASheet() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["visualize", "--layer", "relu2_1", "--size", "32", "--steps", "4", "--pad", "2", "--jitter", "2"]
+        let one = try stylize(common + ["--channel", "5", "-o", "\(dir)/one.png"])
+        #expect(one.status == 0 && one.stderr.isEmpty, "\(one.stderr)")
+        let picture = try ImageIO.load("\(dir)/one.png")
+        #expect(picture.width == 32 && picture.height == 32)
+        let sheet = try stylize(common + ["--channels", "0-2", "--sheet", "-o", "\(dir)/sheet.png"])
+        #expect(sheet.status == 0, "\(sheet.stderr)")
+        let grid = try ImageIO.load("\(dir)/sheet.png")
+        #expect(grid.width > 2 * 32 && grid.height > 32, "a grid of three labelled tiles: \(grid.width)×\(grid.height)")
+        let folder = try stylize(common + ["--channels", "3,4", "-o", "\(dir)/units"])
+        #expect(folder.status == 0, "\(folder.stderr)")
+        #expect(files(in: "\(dir)/units") == ["relu2_1_3.png", "relu2_1_4.png"])
+    }
+
     /// A small dream, plain and guided: quiet off a terminal, the photo's size, and a guided one
     /// that differs.
     @Test func dreamWritesThePhotosSize() throws {
