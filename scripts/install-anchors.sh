@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 anchors="${ANCHORS:-$HOME/.cache/stylize/anchors}"
 bash scripts/install-deps.sh
 bash scripts/fetch-weights.sh
+# GNU time measures the peak memory of whole processes (bench-dream.sh and the comparisons).
+if [ ! -x /usr/bin/time ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q time >/dev/null
+fi
 if [ ! -x "$anchors/bin/python" ] || ! "$anchors/bin/python" -c 'import torch' 2>/dev/null; then
     echo "installing torch into $anchors (large download)" >&2
     python3 -m venv "$anchors"
