@@ -107,6 +107,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Also print a log line every N steps, terminal or not (for runs under nohup or in CI; 0: never).", valueName: "N"))
+    var logEvery: Int = 0
+
     var checkpointPath: String { checkpoint ?? ((output as NSString).deletingPathExtension + ".ckpt.safetensors") }
     var previewPath: String { (output as NSString).deletingPathExtension + ".preview.jpg" }
     /// The styles, or the texture.
@@ -122,6 +125,7 @@ struct TrainCommand: ParsableCommand {
             guard data != nil else { throw ValidationError("give the training photos with --data FOLDER (bash scripts/fetch-photos.sh makes a set)") }
         }
         guard output.lowercased().hasSuffix(".onnx") else { throw ValidationError("\(output): the output is an ONNX network; name it .onnx") }
+        guard logEvery >= 0 else { throw ValidationError("--log-every must be ≥ 0, got \(logEvery)") }
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
         try OutputCheck.refuseOverwriting(output, inputs: pictures + [preview].compactMap { $0 })
         try OutputCheck.refuseOverwriting(checkpointPath, inputs: pictures + [output])
@@ -197,7 +201,7 @@ struct TrainCommand: ParsableCommand {
             + ", \(options.cropSize) px crops, batch \(options.batchSize)"
             + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : ""))
 
-        let started = Date(), elapsedBefore = trainer.elapsedSeconds
+        let started = Date(), elapsedBefore = trainer.elapsedSeconds, firstStep = trainer.step
         let budget = options.minutes.map { $0 * 60 }
         func save() throws {
             try trainer.checkpoint().write(to: checkpointPath)
@@ -213,6 +217,12 @@ struct TrainCommand: ParsableCommand {
             let losses = try trainer.train(on: batch, fractionDone: fraction)
             trainer.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(started)
             progress?.update(step: trainer.step, losses: losses, elapsed: trainer.elapsedSeconds, budget: budget)
+            if logEvery > 0 && trainer.step % logEvery == 0 {
+                progress?.clear()
+                let rate = Double(trainer.step - firstStep) * Double(options.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
+                FileHandle.standardError.write(String(format: "step %d  content %.4g  style %.4g  tv %.4g  %.2f img/s  %@\n", trainer.step,
+                    losses.content, losses.style, losses.tv, rate, TrainingProgress.duration(trainer.elapsedSeconds)).data(using: .utf8)!)
+            }
             if trainer.step % checkpointEvery == 0 {
                 try save()
                 lastSaved = trainer.step

@@ -114,6 +114,7 @@ import Testing
             train(["--batch-size", "0"], 1, "batch size"),
             train(["--steps", "0"], 1, "steps must be ≥ 1"),
             train(["--checkpoint-every", "0"], 64, "--checkpoint-every"),
+            train(["--log-every", "-1"], 64, "--log-every must be ≥ 0"),
             train(["--resume"], 1, "net.ckpt.safetensors: cannot read"),
             train(["--resume", "--checkpoint", "\(d)/garbage.pth"], 1, "garbage.pth: not a valid safetensors file"),
             train(["--weights", "\(d)/garbage.pth"], 1, "garbage.pth"),

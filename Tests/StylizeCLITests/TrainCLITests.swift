@@ -54,8 +54,12 @@ import Testing
         #expect(again.status == 64 && again.stderr.contains("continue it with --resume"), "\(again.stderr)")
 
         let onnxBefore = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.onnx"))
-        let resumed = try train(dir, ["--steps", "5", "--resume"])
+        let resumed = try train(dir, ["--steps", "5", "--resume", "--log-every", "1"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
+        // --log-every prints even off a terminal: one line per step, here steps 4 and 5.
+        let logged = resumed.stderr.split(separator: "\n")
+        #expect(logged.count == 2 && logged[0].hasPrefix("step 4  content ") && logged[1].hasPrefix("step 5  content ")
+                && logged.allSatisfy { $0.contains("img/s") }, "\(resumed.stderr)")
         #expect(try SafeTensors(path: "\(dir)/net.ckpt.safetensors").metadata["step"] == "5")
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/net.onnx")) != onnxBefore)
 
