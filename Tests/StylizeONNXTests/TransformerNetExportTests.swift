@@ -201,7 +201,7 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
         #expect(info["opset"] as? [Int] == [TransformerNetExport.opset])
         #expect(info["metadata"] as? [String: String] == [
             "architecture": "TransformerNet", "channels": "8,16,32", "residual_blocks": "2",
-            "styles": String(styles), "pixel_range": styles == 1 ? "0-255" : "0-1",
+            "styles": String(styles), "pixel_range": styles == 1 ? "0-255" : "0-1", "input": "photo",
         ])
 
         /// Within 1e-4 of the reference's largest magnitude.
