@@ -19,12 +19,13 @@ let package = Package(
         // C libraries from Debian's -dev packages, each wrapped by a module map.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CSPNG", path: "Sources/CSPNG"),
         .systemLibrary(name: "CEXIF", path: "Sources/CEXIF"),
 
         // Tensors and the kernels' engine.
-        .target(name: "StylizeTensor", dependencies: ["CDNNL", "COpenBLAS"]),
+        .target(name: "StylizeTensor", dependencies: ["CDNNL", "COpenBLAS", "CLAPACKE"]),
         // Layers with forward and backward passes (VGG-19's, and trainable ones for batches), optimizers.
         .target(name: "StylizeNN", dependencies: ["StylizeTensor", "CDNNL", "COpenBLAS"]),
         // Images in and out, the torch-file reader, safetensors, the weights cache.
@@ -60,7 +61,7 @@ let package = Package(
         .testTarget(name: "StylizeIOTests", dependencies: ["StylizeIO"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeModelsTests", dependencies: ["StylizeModels", "StylizeNN", "StylizeIO"]),
         .testTarget(name: "StylizeONNXTests", dependencies: ["StylizeONNX", "StylizeIO", "StylizeNN", "StylizeModels"], exclude: ["Fixtures"]),
-        .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeModels", "StylizeONNX"]),
+        .testTarget(name: "StylizeTests", dependencies: ["Stylize", "StylizeModels", "StylizeONNX"], exclude: ["Fixtures"]),
         .testTarget(name: "StylizeCLITests", dependencies: ["StylizeIO", "StylizeCLI"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

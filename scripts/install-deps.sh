@@ -2,7 +2,7 @@
 # Installs the system libraries Stylize links (Debian packages). Idempotent: does nothing when
 # they are already present.
 set -euo pipefail
-pkgs=(libdnnl-dev libopenblas-dev libturbojpeg0-dev libspng-dev libexif-dev)
+pkgs=(libdnnl-dev libopenblas-dev liblapacke-dev libturbojpeg0-dev libspng-dev libexif-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

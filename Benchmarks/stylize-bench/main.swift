@@ -3,7 +3,10 @@
 // with weight 1e3, backward to the image, one L-BFGS or Adam step per iteration) on random images.
 //
 //     stylize-bench [--size 512x384] [--iterations 10] [--optimizer lbfgs|adam] [--precision fp32|bf16|auto]
-//                   [--weights FILE]
+//                   [--style-loss gram|mean-std|w2|histogram|mrf|gram:1,histogram:0.5] [--weights FILE]
+//
+// With --style-loss the style term is that loss (each at its default layers, normalised on the
+// content input as `stylize` does): scripts/bench-style-losses.sh compares their iterations.
 //
 // Prints one JSON line: seconds per iteration (median, first iteration excluded), set-up seconds,
 // peak resident memory in MiB, final loss.
@@ -41,9 +44,11 @@ let setupStart = clock.now
 // The weights file's float32 tensors are dropped once the network has its own copy.
 let network = try VGG19(convolutions: VGG19Weights.load(path: argument("--weights", try WeightsCache.existingWeightsPath())).convolutions,
                         pooling: .max, precision: precision)
+let styleLoss = argument("--style-loss", "gram")
 let objective = Objective(network: network, contentWeight: 1, styleWeight: 1e3, tvWeight: 0,
                           contentLayers: [LayerWeight("relu4_2")],
-                          styleLayers: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { LayerWeight($0) })
+                          styleLayers: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { LayerWeight($0) },
+                          styleLosses: try StyleLossTerm.parse(styleLoss))
 
 /// Uniform noise in [-120, 135): what the PyTorch twin feeds (rand·255 − 120).
 func randomInput(seed: UInt64) -> Tensor {
@@ -52,7 +57,7 @@ func randomInput(seed: UInt64) -> Tensor {
 }
 let content = randomInput(seed: 1)
 try objective.setContent(content)
-try objective.setStyles([randomInput(seed: 2)])
+try objective.setStyles([randomInput(seed: 2)], calibration: content)
 var x = content
 var lbfgs = LBFGS(historySize: 100)
 var adam = Adam(learningRate: 1)
@@ -72,6 +77,6 @@ let median = timed[timed.count / 2]
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] ?? String(ProcessInfo.processInfo.activeProcessorCount)
-print("{\"impl\": \"stylize \(precision.rawValue)\", \"threads\": \(threads), \"size\": [\(width), \(height)], \"optimizer\": \"\(optimizer)\", "
+print("{\"impl\": \"stylize \(precision.rawValue)\", \"style_loss\": \"\(styleLoss)\", \"threads\": \(threads), \"size\": [\(width), \(height)], \"optimizer\": \"\(optimizer)\", "
     + "\"iterations\": \(iterations), \"seconds_per_iteration\": \(median), \"setup_seconds\": \(setup), "
     + "\"peak_rss_mib\": \(Double(usage.ru_maxrss) / 1024), \"final_loss\": \(loss)}")

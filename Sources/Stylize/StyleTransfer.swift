@@ -79,6 +79,7 @@ public struct StyleTransfer {
         let sizes = options.resolvedScales, counts = options.resolvedScaleIterations
         let contentWeights = options.resolvedScaleContentWeights
         try checkMemory(content: content, styles: styles, size: sizes.last!)
+        try checkStyleLossesFit(content: content, styles: styles, size: sizes.first!)
         // Work of one iteration ∝ the pixels it processes.
         let work = zip(sizes, counts).map { size, n in
             let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
@@ -142,11 +143,12 @@ public struct StyleTransfer {
         let contentInput = preprocessing.networkInput(networkContent)
         do {
             if contentWeight > 0 { try objective.setContent(contentInput) }
-            if options.styleWeight > 0 {
-                try objective.setStyles(styles.map(preprocessing.networkInput), blendWeights: options.styleBlendWeights)
-            }
         } catch {
             throw .network(error)
+        }
+        if options.styleWeight > 0 {
+            try objective.setStyles(styles.map(preprocessing.networkInput), blendWeights: options.styleBlendWeights,
+                                    calibration: contentInput)
         }
         return Prepared(content: content, contentInput: contentInput, objective: objective)
     }
@@ -187,14 +189,16 @@ public struct StyleTransfer {
         }
         let objective = Objective(network: network, options: options)
         let styleSide = options.styleSide(forLongerSide: max(image.width, image.height))
+        try options.checkStyleLossesFit(width: image.width, height: image.height, styleSizes: styles.map {
+            scaledDimensions(width: $0.width, height: $0.height, longerSide: styleSide)
+        })
+        let contentInput = preprocessing.networkInput(content.resized(width: image.width, height: image.height))
+        if options.styleWeight > 0 {
+            try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },
+                                    blendWeights: options.styleBlendWeights, calibration: contentInput)
+        }
         do {
-            if options.contentWeight > 0 {
-                try objective.setContent(preprocessing.networkInput(content.resized(width: image.width, height: image.height)))
-            }
-            if options.styleWeight > 0 {
-                try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },
-                                        blendWeights: options.styleBlendWeights)
-            }
+            if options.contentWeight > 0 { try objective.setContent(contentInput) }
             return try objective.evaluate(preprocessing.networkInput(image)).losses
         } catch {
             throw .network(error)
@@ -218,6 +222,17 @@ extension StyleTransfer {
             .max { $0.width * $0.height < $1.width * $1.height } ?? (0, 0)
         try options.checkMemory(width: w, height: h, styleWidth: sw, styleHeight: sh,
                                 pictureSize: "the image size", styleSize: "the style images' longer side (image size × style scale)")
+    }
+}
+
+extension StyleTransfer {
+    /// Refuses, before any work, MRF patches that do not fit the picture or the styles at `size`.
+    func checkStyleLossesFit(content: Image, styles: [Image], size: Int) throws(StylizeError) {
+        let (w, h) = scaledDimensions(width: content.width, height: content.height, longerSide: size)
+        let styleSide = options.styleSide(forLongerSide: size)
+        try options.checkStyleLossesFit(width: w, height: h, styleSizes: styles.map {
+            scaledDimensions(width: $0.width, height: $0.height, longerSide: styleSide)
+        })
     }
 }
 

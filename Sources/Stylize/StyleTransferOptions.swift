@@ -42,6 +42,12 @@ public struct StyleTransferOptions: Sendable {
     public var tvWeight: Float = 1e-3
     public var contentLayers: [LayerWeight] = [LayerWeight("relu4_2")]
     public var styleLayers: [LayerWeight] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { LayerWeight($0) }
+    /// The style losses and their weights (`StyleLossTerm.parse` reads "gram:1,histogram:0.5");
+    /// Gatys et al.'s Gram loss alone by default. Each is normalised to the Gram loss's scale
+    /// (`Objective.setStyles`), so `styleWeight` needs no change when the loss does.
+    public var styleLosses: [StyleLossTerm] = [.gram]
+    /// Histogram bins, MRF patch size and stride, W2's ridge.
+    public var styleLossSettings = StyleLossSettings()
     /// One weight per style image; normalised to sum to 1. Empty means equal weights.
     public var styleBlendWeights: [Float] = []
     /// Style images are resized to `styleScale × imageSize` on their longer side.
@@ -123,6 +129,17 @@ public struct StyleTransferOptions: Sendable {
             }
         }
         for w in styleBlendWeights { try weight(w, "style blend weight") }
+        try check(!styleLosses.isEmpty, "no style loss given")
+        for term in styleLosses {
+            try weight(term.weight, "the \(term.kind) loss's weight")
+            for l in term.layers ?? [] {
+                try check(VGG19.layerNames.contains(l.layer),
+                          "unknown \(term.kind) layer '\(l.layer)' (known: \(VGG19.layerNames.joined(separator: ", ")))")
+                try weight(l.weight, "\(term.kind) layer \(l.layer)'s weight")
+            }
+        }
+        try check(styleLosses.contains { $0.weight > 0 } || styleWeight == 0, "every style loss has weight 0")
+        try styleLossSettings.validate()
         try check(styleBlendWeights.isEmpty || styleBlendWeights.reduce(0, +) > 0, "style blend weights sum to 0")
     }
 }

@@ -42,14 +42,13 @@ public struct TextureSynthesis {
             .max { $0.width * $0.height < $1.width * $1.height }!
         try options.checkMemory(width: width, height: height, styleWidth: sw, styleHeight: sh,
                                 pictureSize: "the texture's longer side", styleSize: "the style images' longer side (image size × style scale)")
+        try options.checkStyleLossesFit(width: width, height: height, styleSizes: styles.map {
+            scaledDimensions(width: $0.width, height: $0.height, longerSide: styleSide)
+        })
         let objective = Objective(network: network, options: options)
-        do {
-            try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },
-                                    blendWeights: options.styleBlendWeights)
-        } catch {
-            throw .network(error)
-        }
         let x = preprocessing.networkInput(noiseImage(width: width, height: height, seed: options.seed))
+        try objective.setStyles(styles.map { preprocessing.networkInput($0.resized(longerSide: styleSide)) },
+                                blendWeights: options.styleBlendWeights, calibration: x)
         let finish = { (x: Tensor) in preprocessing.image(fromNetworkInput: x) }
         return finish(try optimize(objective, from: x, options: options, pixelStep: preprocessing.pixelStep,
                                    start: start, finish: finish,

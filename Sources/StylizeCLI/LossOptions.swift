@@ -23,6 +23,35 @@ struct LossOptions: ParsableArguments {
     @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
     var pooling: StyleTransferOptions.Pooling = .max
 
+    @Option(name: .long, help: ArgumentHelp("""
+        The style losses, comma-separated, each optionally name:weight: gram (Gatys et al.), mean-std \
+        (each channel's mean and spread), w2 (Wasserstein-2 between the features' Gaussians), histogram \
+        (each channel's histogram, Risser et al.), mrf (nearest feature patches, CNNMRF). Each is \
+        normalised to the Gram loss's scale, so --style-weight carries over.
+        """, valueName: "losses"))
+    var styleLoss: String = "gram"
+
+    @Option(name: .long, help: ArgumentHelp("Weight of the MRF loss (adds mrf to --style-loss).", valueName: "w"))
+    var mrfWeight: Float?
+
+    @Option(name: .long, help: ArgumentHelp("Layers of the MRF loss, comma-separated, each optionally name:weight.", valueName: "layers"))
+    var mrfLayers: String = "relu3_1,relu4_1"
+
+    @Option(name: .long, help: "Side of the MRF loss's feature patches.")
+    var mrfPatchSize: Int = 3
+
+    @Option(name: .long, help: "Step between MRF patches, in the style's features and in the picture's.")
+    var mrfStride: Int = 2
+
+    @Option(name: .long, help: ArgumentHelp("Layers of the histogram loss (default: --style-layers).", valueName: "layers"))
+    var histogramLayers: String?
+
+    @Option(name: .long, help: "Bins of each channel's histogram of the style's features.")
+    var histogramBins: Int = 256
+
+    @Option(name: .long, parsing: .unconditional, help: "W2 loss: added to both covariances' diagonals, as a fraction of the style's mean variance.")
+    var w2Epsilon: Float = 1e-4
+
     /// Fills these fields of `options`.
     func apply(to options: inout StyleTransferOptions) throws {
         options.styleWeight = styleWeight
@@ -33,5 +62,32 @@ struct LossOptions: ParsableArguments {
         }
         options.styleScale = styleScale
         options.pooling = pooling
+        options.styleLosses = try styleLosses()
+        options.styleLossSettings.histogramBins = histogramBins
+        options.styleLossSettings.mrfPatchSize = mrfPatchSize
+        options.styleLossSettings.mrfStride = mrfStride
+        options.styleLossSettings.w2Epsilon = w2Epsilon
+    }
+
+    /// --style-loss with --mrf-weight and each loss's own layers applied.
+    func styleLosses() throws -> [StyleLossTerm] {
+        var terms = try StyleLossTerm.parse(styleLoss)
+        if let mrfWeight {
+            guard mrfWeight.isFinite, mrfWeight >= 0 else {
+                throw ValidationError("--mrf-weight must be a finite number ≥ 0, got \(mrfWeight)")
+            }
+            if let i = terms.firstIndex(where: { $0.kind == .mrf }) { terms[i].weight = mrfWeight } else { terms.append(StyleLossTerm(.mrf, weight: mrfWeight)) }
+        }
+        let mrf = try parseLayers(mrfLayers, option: "--mrf-layers")
+        let histogram = try histogramLayers.map { try parseLayers($0, option: "--histogram-layers") }
+        return terms.map { term in
+            var t = term
+            switch t.kind {
+            case .mrf: t.layers = mrf
+            case .histogram: t.layers = histogram
+            default: break
+            }
+            return t
+        }
     }
 }

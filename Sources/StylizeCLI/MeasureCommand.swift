@@ -12,9 +12,11 @@ struct MeasureCommand: ParsableCommand {
         discussion: """
         The content photo is resized to the picture's width and height and the style images to \
         --style-scale times its longer side; VGG-19 then measures the content loss at the content \
-        layers and the Gram-matrix style loss at the style layers, in float32, with the \
+        layers and the style loss (--style-loss, Gram by default) at the style layers, in float32, with the \
         normalisation and defaults of `stylize` itself. Lower is nearer. Prints one `name value` \
-        line each for content, style, tv and total (weighted as the run would), then each layer's term.
+        line each for content, style, tv and total (weighted as the run would), then each layer's term, \
+        then `style-loss NAME value` for every style loss alone (each normalised to the Gram loss's \
+        scale on the content photo), so pictures made with different losses compare on one scale.
         """
     )
 
@@ -58,6 +60,15 @@ struct MeasureCommand: ParsableCommand {
         var lines = [("content", d.content), ("style", d.style), ("tv", d.tv), ("total", d.total)]
         lines += d.contentTerms.sorted { $0.key < $1.key }.map { ("content \($0.key)", $0.value) }
         lines += d.styleTerms.sorted { $0.key < $1.key }.map { ("style \($0.key)", $0.value) }
+        // The style distance under every loss, each alone with weight 1 and its own layers, so
+        // pictures made with different losses compare on one scale.
+        let own = Dictionary(uniqueKeysWithValues: try loss.styleLosses().map { ($0.kind, $0.layers) })
+        for kind in StyleLossKind.allCases {
+            var single = o
+            single.styleLosses = [StyleLossTerm(kind, layers: own[kind] ?? kind.defaultLayers)]
+            let s = try StyleTransfer(weights: weightsFile, options: single).distances(of: image, content: contentImage, styles: styles)
+            lines.append(("style-loss \(kind)", s.style))
+        }
         for (name, value) in lines { print("\(name) \(String(format: "%.6g", value))") }
     }
 }

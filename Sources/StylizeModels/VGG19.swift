@@ -80,6 +80,13 @@ public final class VGG19 {
         return Tensor(shape: [o, 2 * w.shape[1]] + w.shape[2...], scalars: doubled)
     }
 
+    /// How many times smaller than the picture layer `name`'s activation is on each side (1, 2,
+    /// 4, 8 or 16: one halving per pooling before it; each halving rounds down).
+    public static func downsampling(of name: String) -> Int {
+        guard let s = slot(of: name) else { return 1 }
+        return 1 << steps[..<s].filter { $0 == .pool }.count
+    }
+
     /// The step after which layer `name`'s activation is available, or nil for an unknown name.
     static func slot(of name: String) -> Int? {
         guard let conv = layerNames.firstIndex(of: name) else { return nil }

@@ -44,6 +44,14 @@ func stylize(_ arguments: [String], environment: [String: String] = [:], fileSiz
                      stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// `stylize measure`'s output, `name value` per line, as a dictionary.
+func measured(_ stdout: String) -> [String: Double] {
+    Dictionary(stdout.split(separator: "\n").compactMap { line -> (String, Double)? in
+        guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { return nil }
+        return (String(line[..<space]), v)
+    }, uniquingKeysWith: { a, _ in a })
+}
+
 func temporaryDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stylize-cli-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -208,10 +216,7 @@ extension CLITests {
 
         let m = try stylize(["measure", out, "--content", content, "--style", style])
         #expect(m.status == 0, "\(m.stderr)")
-        let values = Dictionary(m.stdout.split(separator: "\n").compactMap { line -> (String, Double)? in
-            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { return nil }
-            return (String(line[..<space]), v)
-        }, uniquingKeysWith: { a, _ in a })
+        let values = measured(m.stdout)
         #expect(values["content"].map { $0 > 0 } == true && values["style"].map { $0 > 0 } == true, "\(m.stdout)")
         #expect(values["style relu5_1"] != nil, "\(m.stdout)")
 
@@ -225,6 +230,37 @@ extension CLITests {
                                    ("5,-2", "≥ 0, got -2")] {
             try expectRefused([content, "--style", style, "--image-size", "64", "--scales", "2",
                                "--scale-content-weights", weights, "-o", "\(dir)/bad.png"], mentioning: mention, in: dir)
+        }
+    }
+
+    @Test func styleLossesRunMeasureAndRefuseBadOptions() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/mix.png"
+        let r = try stylize([content, "--style", style, "--image-size", "64", "--scales", "1", "--iterations", "6",
+                             "--style-loss", "gram:1,histogram:0.5", "--mrf-weight", "0.5", "-o", out])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        #expect(files(in: dir) == ["mix.png"])
+
+        let m = try stylize(["measure", out, "--content", content, "--style", style])
+        #expect(m.status == 0, "\(m.stderr)")
+        let values = measured(m.stdout)
+        for kind in ["gram", "mean-std", "w2", "histogram", "mrf"] {
+            #expect(values["style-loss \(kind)"].map { $0 > 0 && $0.isFinite } == true, "\(kind): \(m.stdout)")
+        }
+        // The default style term is the Gram loss.
+        let gram = try #require(values["style-loss gram"]), styleTerm = try #require(values["style"])
+        #expect(abs(gram - styleTerm) <= 1e-6 * styleTerm, "\(m.stdout)")
+
+        for (args, mention) in [(["--style-loss", "gramm"], "unknown loss 'gramm'"),
+                                (["--style-loss", "gram:-1"], "the weight of gram must be a finite number ≥ 0"),
+                                (["--style-loss", "gram,gram"], "gram is given twice"),
+                                (["--mrf-weight", "nan"], "--mrf-weight"),
+                                (["--style-loss", "histogram", "--histogram-bins", "1"], "histogram bins must be 2 to 65536"),
+                                (["--style-loss", "mrf", "--mrf-layers", "relu9_1"], "unknown mrf layer 'relu9_1'"),
+                                (["--style-loss", "mrf", "--mrf-patch-size", "9"], "MRF patch size 9 does not fit relu4_1")] {
+            try expectRefused([content, "--style", style, "--image-size", "64", "--scales", "1", "--iterations", "2",
+                               "-o", "\(dir)/bad.png"] + args, mentioning: mention, in: dir)
         }
     }
 

@@ -17,9 +17,8 @@ func sharedWeightsOrThrow() throws -> VGG19Weights { try cachedWeights.get() }
 /// A fixture the tests need is not there; says where it comes from.
 struct MissingFixture: Error, CustomStringConvertible {
     let path: String
-    var description: String {
-        "missing fixture \(path): it comes from ../shared/reference, the shared folder laid beside the repository (see its README)"
-    }
+    var origin = "../shared/reference, the shared folder laid beside the repository (see its README)"
+    var description: String { "missing fixture \(path): it comes from \(origin)" }
 }
 
 /// A raw little-endian float32 file; a missing or empty one is a `MissingFixture` failure.

@@ -44,8 +44,13 @@ public final class StyleNetworkTrainer {
                                       styleWeight: options.styleWeight, tvWeight: options.tvWeight,
                                       contentLayers: options.texture ? [] : options.contentLayers.map { LayerWeight($0) },
                                       styleLayers: options.styleLayers.map { LayerWeight($0) })
-            do { try objective.setStyles([preprocessing.networkInput(style.resized(longerSide: options.styleSize))]) } catch {
-                throw .network(error)
+            do throws(StylizeError) {
+                try objective.setStyles([preprocessing.networkInput(style.resized(longerSide: options.styleSize))])
+            } catch {
+                switch error {
+                case .network(let e): throw .network(e)
+                default: throw .invalidOption("\(error)")
+                }
             }
             objectives.append(objective)
         }
