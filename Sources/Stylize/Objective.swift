@@ -82,7 +82,8 @@ public final class Objective {
     /// Normalisation: the losses' raw values differ by orders of magnitude, so that switching
     /// loss needs no new style weight, each loss other than Gram is scaled, layer by layer, to
     /// equal the Gram loss at that layer on `calibration` (the picture the run starts from, or
-    /// the content photo). Without a calibration picture every loss keeps its raw value.
+    /// the content photo), times its `calibrationShare`. Without a calibration picture every
+    /// loss keeps its raw value.
     public func setStyles(_ inputs: [Tensor], blendWeights: [Float] = [], calibration: Tensor? = nil) throws(StylizeError) {
         precondition(blendWeights.isEmpty || blendWeights.count == inputs.count, "one blend weight per style")
         let raw = blendWeights.isEmpty ? Array(repeating: Float(1), count: inputs.count) : blendWeights
@@ -115,7 +116,8 @@ public final class Objective {
                     let reference = GramStyleTarget(styles).loss(replacing: &gram)
                     let value: Double
                     do { value = try target.loss(replacing: &own) } catch { throw .network(error) }
-                    if reference > 0 && value > 0 && (reference / value).isFinite { normalisation = reference / value }
+                    let share = term.kind.calibrationShare
+                    if reference > 0 && value > 0 && (share * reference / value).isFinite { normalisation = share * reference / value }
                 }
                 targets[layer.layer, default: []].append(
                     StyleLossEntry(kind: term.kind, weight: term.weight * layer.weight, target: target, normalisation: normalisation))

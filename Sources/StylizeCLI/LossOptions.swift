@@ -40,7 +40,7 @@ struct LossOptions: ParsableArguments {
     @Option(name: .long, help: "Side of the MRF loss's feature patches.")
     var mrfPatchSize: Int = 3
 
-    @Option(name: .long, help: "Step between MRF patches, in the style's features and in the picture's.")
+    @Option(name: .long, help: "Step between the style's MRF patches (the picture's are matched at every position).")
     var mrfStride: Int = 2
 
     @Option(name: .long, help: ArgumentHelp("Layers of the histogram loss (default: --style-layers).", valueName: "layers"))

@@ -1,9 +1,10 @@
 import StylizeTensor
 import StylizeNN
 
-/// Li & Wand's MRF loss (CNNMRF, 2016): every k×k patch of the picture's features, taken every
-/// `stride` positions, is matched to the style patch with the highest normalised cross-correlation,
-/// and the loss is the mean squared difference to the matched patches. The matching is one
+/// Li & Wand's MRF loss (CNNMRF, 2016): every k×k patch of the picture's features (at every
+/// position: a stride there would print its grid into the picture) is matched to the style patch
+/// (taken every `stride` positions) with the highest normalised cross-correlation, and the loss is
+/// the mean squared difference to the matched patches. The matching is one
 /// convolution on oneDNN with the normalised style patches as its kernels; the matches are then
 /// fixed, so the gradient, 2(patch − match) summed where patches overlap, is exact wherever no
 /// match changes. Patches of all style images are pooled (blend weights do not apply).
@@ -49,7 +50,7 @@ public final class MRFStyleTarget: StyleTarget {
                 for j in (i * dim)..<((i + 1) * dim) { p[j] *= inverse }
             }
         }
-        matcher = Conv2D(name: "mrf.\(layer)", weight: normalised, bias: Tensor(shape: [count]), stride: stride,
+        matcher = Conv2D(name: "mrf.\(layer)", weight: normalised, bias: Tensor(shape: [count]), stride: 1,
                          precision: precision, context: DNNLContext())
         patchSize = k
         self.stride = stride
@@ -89,7 +90,7 @@ public final class MRFStyleTarget: StyleTarget {
                             var sum: Float = 0
                             for ch in 0..<c {
                                 for dy in 0..<k {
-                                    let row = ch * h * w + (oy * stride + dy) * w + ox * stride
+                                    let row = ch * h * w + (oy + dy) * w + ox
                                     let prow = patch + (ch * k + dy) * k
                                     for dx in 0..<k {
                                         let d = f[row + dx] - p[prow + dx]

@@ -26,6 +26,12 @@ public enum StyleLossKind: String, Sendable, CaseIterable, CustomStringConvertib
 
     public var description: String { rawValue }
 
+    /// The fraction of the Gram loss's value this loss is normalised to on the calibration
+    /// picture (`Objective.setStyles`). 1 for all but MRF: its pull towards copied patches does
+    /// not fade as the statistics match, and at 1 it wipes out the content (the README's
+    /// gallery); 1/20 gives a picture like Gram's in strength.
+    public var calibrationShare: Double { self == .mrf ? 0.05 : 1 }
+
     /// The layers this loss uses when none are given: CNNMRF's relu3_1 and relu4_1 for `mrf`,
     /// the run's style layers (nil) for the others.
     public var defaultLayers: [LayerWeight]? {
@@ -84,7 +90,7 @@ public struct StyleLossSettings: Sendable, Hashable {
     public var histogramBins: Int = 256
     /// Side of the square feature patches the MRF loss matches (CNNMRF: 3).
     public var mrfPatchSize: Int = 3
-    /// Step between patches, in the style's features and in the picture's (CNNMRF: 2).
+    /// Step between the style's patches (CNNMRF: 2); the picture's patches are taken at every position.
     public var mrfStride: Int = 2
     /// Added to both covariances' diagonals, relative to the style's mean variance, so their
     /// square roots stay well defined where channels are dead.

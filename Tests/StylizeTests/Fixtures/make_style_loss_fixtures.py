@@ -121,10 +121,9 @@ def mrf_loss(f, k=3, stride=2):
     _, _, h, w = f.shape
     value = 0.0
     grad = np.zeros_like(f)
-    rows, cols = (h - k) // stride + 1, (w - k) // stride + 1
-    for oy in range(rows):
-        for ox in range(cols):
-            y, x = oy * stride, ox * stride
+    rows, cols = h - k + 1, w - k + 1  # the picture's patches at every position
+    for y in range(rows):
+        for x in range(cols):
             p = f[0, :, y:y + k, x:x + k].ravel()
             best = int(np.argmax(unit @ p))
             d = p - patches[best]
