@@ -1,7 +1,7 @@
 import StylizeIO
 
-/// A 5×7 bitmap font for the contact sheet's labels: the digits and the letters of "original",
-/// drawn in black, each font pixel a `scale`×`scale` block. Bitmaps instead of a font library,
+/// A 5×7 bitmap font for the contact sheets' labels: the digits, the letters of "original" and of
+/// VGG-19's layer names, and the signs of channel expressions (+ - . * _), drawn in black, each font pixel a `scale`×`scale` block. Bitmaps instead of a font library,
 /// because the labels are a few known words and the project links no text renderer.
 enum PixelFont {
     static let glyphWidth = 5, glyphHeight = 7, spacing = 1
@@ -24,6 +24,13 @@ enum PixelFont {
         "n": [".....", ".....", "#.##.", "##..#", "#...#", "#...#", "#...#"],
         "a": [".....", ".....", ".###.", "....#", ".####", "#...#", ".####"],
         "l": [".##..", "..#..", "..#..", "..#..", "..#..", "..#..", ".###."],
+        "e": [".....", ".....", ".###.", "#...#", "#####", "#....", ".###."],
+        "u": [".....", ".....", "#...#", "#...#", "#...#", "#..##", ".##.#"],
+        "_": [".....", ".....", ".....", ".....", ".....", ".....", "#####"],
+        "+": [".....", "..#..", "..#..", "#####", "..#..", "..#..", "....."],
+        "-": [".....", ".....", ".....", "#####", ".....", ".....", "....."],
+        ".": [".....", ".....", ".....", ".....", ".....", ".##..", ".##.."],
+        "*": [".....", "#.#.#", ".###.", "#####", ".###.", "#.#.#", "....."],
     ]
 
     /// The width in pixels of `text` at `scale`.
