@@ -44,6 +44,24 @@ import Testing
         #expect(try ImageIO.load("\(dir)/zero.png").pixels.scalars == ImageIO.load(photo).pixels.scalars)
     }
 
+    /// Every network shipped in networks/ runs by name and changes the photo.
+    @Test func everyShippedNetworkRunsByName() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let shipped = files(in: packageRoot.appendingPathComponent("networks").path).filter { $0.hasSuffix(".onnx") }
+        #expect(shipped.count >= 2, "networks/ holds \(shipped)")
+        let original = try ImageIO.load(photo).resized(longerSide: 96)
+        for file in shipped {
+            let name = String(file.dropLast(5))
+            let r = try stylize(["fast", photo, "--style", name, "--size", "96", "-o", "\(dir)/\(name).png"])
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let out = try ImageIO.load("\(dir)/\(name).png")
+            #expect(out.width == original.width && out.height == original.height, "\(name)")
+            let change = zip(out.pixels.scalars, original.pixels.scalars).map { abs($0 - $1) }.reduce(0, +) / Float(out.pixels.count)
+            #expect(change > 0.02, "\(name) barely changes the photo (mean |Δ| \(change))")
+        }
+    }
+
     @Test func folderOfPhotos() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
