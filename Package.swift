@@ -20,12 +20,13 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CSPNG", path: "Sources/CSPNG"),
         .systemLibrary(name: "CEXIF", path: "Sources/CEXIF"),
 
         // Tensors and the kernels' engine.
-        .target(name: "StylizeTensor", dependencies: ["CDNNL", "COpenBLAS", "CLAPACKE"]),
+        .target(name: "StylizeTensor", dependencies: ["CDNNL", "COpenBLAS", "CLAPACKE", "CMalloc"]),
         // Layers with forward and backward passes (VGG-19's, and trainable ones for batches), optimizers.
         .target(name: "StylizeNN", dependencies: ["StylizeTensor", "CDNNL", "COpenBLAS"]),
         // Images in and out, the torch-file reader, safetensors, the weights cache.

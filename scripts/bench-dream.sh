@@ -18,6 +18,8 @@ anchors="${ANCHORS:-$HOME/.cache/stylize/anchors}"
 weights="${STYLIZE_CACHE:-$HOME/.cache/stylize}/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
 ANCHORS="$anchors" bash scripts/install-anchors.sh
+# As on an AVX2-only CPU: PyTorch's own kernels are limited too, not only its oneDNN.
+if [ "${ONEDNN_MAX_CPU_ISA:-${DNNL_MAX_CPU_ISA:-}}" = AVX2 ]; then export ATEN_CPU_CAPABILITY=avx2; fi
 swift build -c release --product stylize >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -19,6 +19,8 @@ anchors="${ANCHORS:-$HOME/.cache/stylize/anchors}"
 weights="${STYLIZE_CACHE:-$HOME/.cache/stylize}/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
 ANCHORS="$anchors" bash scripts/install-anchors.sh
+# As on an AVX2-only CPU: PyTorch's own kernels are limited too, not only its oneDNN.
+if [ "${ONEDNN_MAX_CPU_ISA:-${DNNL_MAX_CPU_ISA:-}}" = AVX2 ]; then export ATEN_CPU_CAPABILITY=avx2; fi
 swift build -c release --product stylize-train-bench >&2
 precisions="${PRECISIONS:-fp32 bf16}"
 if ! grep -q avx512 /proc/cpuinfo || [ "${ONEDNN_MAX_CPU_ISA:-}" = AVX2 ]; then precisions="fp32"; fi

@@ -17,6 +17,8 @@ import StylizeNN
 import StylizeTensor
 import StylizeModels
 
+AllocatorPolicy.reuseFreedMemory()
+
 func argument(_ name: String, _ fallback: String) -> String {
     let args = CommandLine.arguments
     if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }

@@ -18,6 +18,8 @@ import StylizeIO
 import StylizeONNX
 import StylizeTensor
 
+AllocatorPolicy.reuseFreedMemory()
+
 func argument(_ name: String, _ fallback: String) -> String {
     let args = CommandLine.arguments
     if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StylizeTensor
 
 /// `stylize`: neural style transfer from the command line.
 @main
@@ -29,6 +30,7 @@ struct StylizeCommand: ParsableCommand {
     /// Runs the command; every failure becomes one line on stderr and a non-zero exit
     /// (usage errors 64, failures 1, Ctrl-C 130), never a trap or a stack trace.
     static func main() {
+        AllocatorPolicy.reuseFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()

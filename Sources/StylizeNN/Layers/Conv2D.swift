@@ -93,6 +93,13 @@ public final class Conv2D: Layer {
         bias.gradient.add(diffBias)
 
         guard needsInputGradient else { return nil }
+        if let transposed = plan.transposedData {
+            let source = transposed.source.load(Self.zeroPadded(outputGradient, by: kernelSize - 1), context)
+            let weights = transposed.weights.load(Self.flippedTransposed(weight.value), context)
+            let diffSrc = DNNLMemory(transposed.primitive.md(dnnl_query_dst_md), context)
+            context.execute(transposed.primitive, [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, diffSrc)])
+            return transposed.output.store(diffSrc, context)
+        }
         // Both backward passes usually want the gradient in the same layout: convert it once.
         let dataDiffDst = DNNLDesc.equal(plan.dataDiffDst.target, plan.weightsDiffDst.target)
             ? diffDst : plan.dataDiffDst.load(outputGradient, context)
@@ -101,6 +108,44 @@ public final class Conv2D: Layer {
         context.execute(plan.backwardData, [(DNNL_ARG_DIFF_DST, dataDiffDst), (DNNL_ARG_WEIGHTS, weights),
                                             (DNNL_ARG_DIFF_SRC, diffSrc)])
         return plan.inputGradient.store(diffSrc, context)
+    }
+}
+
+extension Conv2D {
+    /// `tensor` ([N, C, H, W]) with `p` zeros on every side of each plane. (oneDNN's direct kernels
+    /// for few input channels take no padding as large as a 9×9 kernel's full convolution needs.)
+    static func zeroPadded(_ tensor: Tensor, by p: Int) -> Tensor {
+        let (planes, h, w) = (tensor.shape[0] * tensor.shape[1], tensor.shape[2], tensor.shape[3])
+        let (ph, pw) = (h + 2 * p, w + 2 * p)
+        var result = Tensor(shape: [tensor.shape[0], tensor.shape[1], ph, pw])
+        tensor.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { y in
+                for plane in 0..<planes {
+                    for row in 0..<h {
+                        (y.baseAddress! + (plane * ph + row + p) * pw + p).update(from: x.baseAddress! + (plane * h + row) * w, count: w)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// [out, in, k, k] weights as the [in, out, k, k] kernel of the transposed convolution:
+    /// rows and columns flipped, input and output channels swapped.
+    static func flippedTransposed(_ weight: Tensor) -> Tensor {
+        let (o, i, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        var result = Tensor(shape: [i, o, k, k])
+        weight.withUnsafeBufferPointer { w in
+            result.withUnsafeMutableBufferPointer { r in
+                for a in 0..<o {
+                    for b in 0..<i {
+                        let from = w.baseAddress! + (a * i + b) * k * k, to = r.baseAddress! + (b * o + a) * k * k
+                        for j in 0..<(k * k) { to[k * k - 1 - j] = from[j] }
+                    }
+                }
+            }
+        }
+        return result
     }
 }
 
@@ -169,6 +214,13 @@ final class ConvPlan {
     let dataDiffDst, backwardDataWeights, inputGradient: LayoutConversion
     /// Reorder of the weights' gradient into the plain parameter gradient, adding to it.
     let accumulateWeights: DNNLPrimitive
+    /// The input gradient of a stride-1 convolution as a forward convolution of the output
+    /// gradient (zero-padded by k−1 on each side) with the flipped, transposed kernel, used where oneDNN has no
+    /// direct backward-data kernel for the shape (a few output channels, such as the 3 of RGB)
+    /// and would fall back to a far slower GEMM; nil where the forward convolution has no direct
+    /// kernel either.
+    let transposedData: (primitive: DNNLPrimitive, source: LayoutConversion, weights: LayoutConversion,
+                         output: LayoutConversion)?
 
     init(inputShape: [Int], outChannels: Int, kernel: Int, stride: Int, type: dnnl_data_type_t, name: String,
          context: DNNLContext) throws(DNNLError) {
@@ -217,5 +269,26 @@ final class ConvPlan {
         backwardDataWeights = LayoutConversion(plain: plainWeights, target: backwardData.md(dnnl_query_weights_md), context: context)
         inputGradient = LayoutConversion(plain: plainSrc, target: backwardData.md(dnnl_query_diff_src_md), context: context)
         accumulateWeights = context.reorder(from: backwardWeights.md(dnnl_query_diff_weights_md), to: plainWeights, accumulate: true)
+
+        if stride == 1, backwardData.implementation.contains("gemm") {
+            let paddedShape = [n, outChannels, oh + 2 * (kernel - 1), ow + 2 * (kernel - 1)]
+            var gradientAny = DNNLDesc.make(paddedShape, dnnl_format_tag_any, type)
+            var transposedWeightsAny = DNNLDesc.make([ic, outChannels, kernel, kernel], dnnl_format_tag_any, type)
+            var inputAny = DNNLDesc.make(inputShape, dnnl_format_tag_any, type)
+            var desc = dnnl_convolution_desc_t()
+            dnnlCheck(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                         &gradientAny, &transposedWeightsAny, nil, &inputAny, strides, pad, pad),
+                      "\(name) transposed descriptor")
+            let primitive = DNNLPrimitive(pd: try context.primitiveDesc(&desc, name: name + " transposed"), name: name + " transposed")
+            let direct = primitive.implementation.hasPrefix("jit") && !primitive.implementation.contains("gemm")
+            transposedData = !direct ? nil : (primitive,
+                              LayoutConversion(plain: DNNLDesc.make(paddedShape, dnnl_nchw), target: primitive.md(dnnl_query_src_md),
+                                               context: context),
+                              LayoutConversion(plain: DNNLDesc.make([ic, outChannels, kernel, kernel], dnnl_oihw),
+                                               target: primitive.md(dnnl_query_weights_md), context: context),
+                              LayoutConversion(plain: plainSrc, target: primitive.md(dnnl_query_dst_md), context: context))
+        } else {
+            transposedData = nil
+        }
     }
 }
