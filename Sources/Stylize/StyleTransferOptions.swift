@@ -3,7 +3,7 @@ import StylizeIO
 import StylizeModels
 
 /// A layer of VGG-19 with the weight its loss term gets: the layer's term is multiplied by it.
-public struct LayerWeight: Sendable, Hashable {
+public struct LayerWeight: Sendable, Hashable, Codable {
     public var layer: String
     public var weight: Float
     public init(_ layer: String, weight: Float = 1) { self.layer = layer; self.weight = weight }

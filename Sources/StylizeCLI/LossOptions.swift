@@ -23,6 +23,26 @@ struct LossOptions: ParsableArguments {
     @Option(name: .long, help: "Pooling in VGG-19: max or avg.")
     var pooling: StyleTransferOptions.Pooling = .max
 
+    @OptionGroup var styleLossOptions: StyleLossOptions
+
+    /// Fills these fields of `options`.
+    func apply(to options: inout StyleTransferOptions) throws {
+        options.styleWeight = styleWeight
+        options.tvWeight = tvWeight
+        options.styleLayers = try parseLayers(styleLayers, option: "--style-layers")
+        if let styleBlendWeights {
+            options.styleBlendWeights = try parseNumbers(styleBlendWeights, option: "--style-blend-weights")
+        }
+        options.styleScale = styleScale
+        options.pooling = pooling
+        options.styleLosses = try styleLossOptions.terms()
+        options.styleLossSettings = styleLossOptions.settings
+    }
+}
+
+/// The style losses and their own options, shared by every command with a style loss
+/// (`stylize`, `texture`, `measure` and `train`).
+struct StyleLossOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
         The style losses, comma-separated, each optionally name:weight: gram (Gatys et al.), mean-std \
         (each channel's mean and spread), w2 (Wasserstein-2 between the features' Gaussians), histogram \
@@ -52,25 +72,18 @@ struct LossOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "W2 loss: added to both covariances' diagonals, as a fraction of the style's mean variance.")
     var w2Epsilon: Float = 1e-4
 
-    /// Fills these fields of `options`.
-    func apply(to options: inout StyleTransferOptions) throws {
-        options.styleWeight = styleWeight
-        options.tvWeight = tvWeight
-        options.styleLayers = try parseLayers(styleLayers, option: "--style-layers")
-        if let styleBlendWeights {
-            options.styleBlendWeights = try parseNumbers(styleBlendWeights, option: "--style-blend-weights")
-        }
-        options.styleScale = styleScale
-        options.pooling = pooling
-        options.styleLosses = try styleLosses()
-        options.styleLossSettings.histogramBins = histogramBins
-        options.styleLossSettings.mrfPatchSize = mrfPatchSize
-        options.styleLossSettings.mrfStride = mrfStride
-        options.styleLossSettings.w2Epsilon = w2Epsilon
+    /// The losses' own settings.
+    var settings: StyleLossSettings {
+        var s = StyleLossSettings()
+        s.histogramBins = histogramBins
+        s.mrfPatchSize = mrfPatchSize
+        s.mrfStride = mrfStride
+        s.w2Epsilon = w2Epsilon
+        return s
     }
 
     /// --style-loss with --mrf-weight and each loss's own layers applied.
-    func styleLosses() throws -> [StyleLossTerm] {
+    func terms() throws -> [StyleLossTerm] {
         var terms = try StyleLossTerm.parse(styleLoss)
         if let mrfWeight {
             guard mrfWeight.isFinite, mrfWeight >= 0 else {

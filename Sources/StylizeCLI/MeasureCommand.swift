@@ -62,7 +62,7 @@ struct MeasureCommand: ParsableCommand {
         lines += d.styleTerms.sorted { $0.key < $1.key }.map { ("style \($0.key)", $0.value) }
         // The style distance under every loss, each alone with weight 1 and its own layers, so
         // pictures made with different losses compare on one scale.
-        let own = Dictionary(uniqueKeysWithValues: try loss.styleLosses().map { ($0.kind, $0.layers) })
+        let own = Dictionary(uniqueKeysWithValues: try loss.styleLossOptions.terms().map { ($0.kind, $0.layers) })
         for kind in StyleLossKind.allCases {
             var single = o
             single.styleLosses = [StyleLossTerm(kind, layers: own[kind] ?? kind.defaultLayers)]

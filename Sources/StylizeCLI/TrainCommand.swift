@@ -92,6 +92,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Write the checkpoint, the ONNX file and the preview every this many steps.")
     var checkpointEvery: Int = 100
 
+    @OptionGroup var styleLossOptions: StyleLossOptions
+
     @Option(name: .long, help: "Photo stylized into the preview picture (default: the first photo of --data).")
     var preview: String?
 
@@ -138,6 +140,8 @@ struct TrainCommand: ParsableCommand {
         o.tvWeight = tvWeight
         o.contentLayers = contentLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         o.styleLayers = styleLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        o.styleLosses = try styleLossOptions.terms()
+        o.styleLossSettings = styleLossOptions.settings
         o.cropSize = imageSize
         o.styleSize = styleSize
         o.batchSize = batchSize
@@ -175,7 +179,7 @@ struct TrainCommand: ParsableCommand {
         let styles = try pictures.map { try ImageIO.load($0) }
         let previewPhoto = try photos.map { try previewPicture($0).resized(longerSide: 512) }
         let vgg = try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
-        let trainer = try StyleNetworkTrainer(weights: vgg, styles: styles, options: options)
+        let trainer = try StyleNetworkTrainer(weights: vgg, styles: styles, options: options, calibration: previewPhoto)
         if resume {
             try trainer.restore(SafeTensors(path: checkpointPath), path: checkpointPath)
         }

@@ -118,6 +118,8 @@ import Testing
             train(["--resume"], 1, "net.ckpt.safetensors: cannot read"),
             train(["--resume", "--checkpoint", "\(d)/garbage.pth"], 1, "garbage.pth: not a valid safetensors file"),
             train(["--weights", "\(d)/garbage.pth"], 1, "garbage.pth"),
+            train(["--style-loss", "gramm"], 1, "unknown loss 'gramm'"),
+            train(["--style-loss", "mrf", "--mrf-patch-size", "9"], 1, "MRF patch size 9 does not fit relu3_1"),
             Case(arguments: ["train", "--style", painting, "--data", d, "-o", "\(d)/net.png"], status: 64, mention: "name it .onnx"),
             Case(arguments: ["train", "--data", d, "-o", "\(d)/net.onnx"], status: 64, mention: "--style"),
             Case(arguments: ["train", "--style", painting, "-o", "\(d)/net.onnx"], status: 64, mention: "--data FOLDER"),

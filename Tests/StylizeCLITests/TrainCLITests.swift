@@ -111,14 +111,14 @@ import Testing
         #expect(!files(in: dir).contains { $0.hasPrefix(".") }, "no temporary files left: \(files(in: dir))")
     }
 
-    /// `--texture` trains from noise; `stylize texture --model` draws from the file, by path or
+    /// `--texture` trains from noise (here with Gram and histogram losses); `stylize texture --model` draws from the file, by path or
     /// by name, at any size, another picture for another seed; a style network is refused there.
     @Test func texturesTrainAndDraw() throws {
         let dir = try fixtures()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let trained = try stylize(["train", "--texture", "\(examples)/brick.png", "-o", "\(dir)/brick.onnx", "--steps", "2",
                                    "--image-size", "32", "--style-size", "64", "--batch-size", "2", "--channels", "4,8,8",
-                                   "--residual-blocks", "1"])
+                                   "--residual-blocks", "1", "--style-loss", "gram,histogram:0.5"])
         #expect(trained.status == 0, "\(trained.stderr)")
         let preview = try ImageIO.load("\(dir)/brick.preview.jpg")
         #expect(preview.width == 512 && preview.height == 512)

@@ -54,6 +54,25 @@ import StylizeModels
         #expect(totals.last! < 0.5 * totals.first!, "total loss \(totals.first!) → \(totals.last!)")
     }
 
+    /// Each style loss other than Gram trains a network too: scaled to Gram's on a calibration
+    /// photo, the total falls by half on one batch.
+    @Test(arguments: [StyleLossKind.meanStd, .w2, .histogram, .mrf])
+    func otherStyleLossesTrain(kind: StyleLossKind) throws {
+        var o = options(steps: 40)
+        o.learningRate = 1e-2
+        o.styleLosses = [StyleLossTerm(kind, layers: kind == .mrf ? [LayerWeight("relu2_1"), LayerWeight("relu3_1")] : nil)]
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let style = try ImageIO.load(sharedImages + "/starry_night.jpg")
+        let calibration = try ImageIO.load(sharedImages + "/chelsea.png")
+        let t = try StyleNetworkTrainer(weights: try sharedWeightsOrThrow(), styles: [style], options: o, calibration: calibration)
+        let batch = try PhotoBatches(photos: TrainingPhotos(folder: dir), batchSize: 2, cropSize: 32, seed: 1, startStep: 0) { _ in }.next().batch
+        var losses: [LossTerms] = []
+        for step in 0..<40 { losses.append(try t.train(on: batch, fractionDone: Double(step) / 40)) }
+        #expect(losses.allSatisfy { $0.total.isFinite && $0.style > 0 })
+        #expect(losses.last!.total < 0.5 * losses.first!.total, "\(kind): total loss \(losses.first!.total) → \(losses.last!.total)")
+    }
+
     /// Two steps, a checkpoint through its file bytes, a new trainer, two more steps: the same
     /// parameters, bit for bit, as four steps in one go.
     @Test func resumedRunIsTheSameRun() throws {
@@ -78,6 +97,18 @@ import StylizeModels
         // And training did move them.
         let untrained = try trainer(options())
         #expect(untrained.network.parameters[0].value.scalars != straight.network.parameters[0].value.scalars)
+    }
+
+    /// A checkpoint written before the style-loss options existed resumes as a Gram run.
+    @Test func checkpointsWithoutNewerOptionsResume() throws {
+        let first = try trainer(options())
+        var checkpoint = first.checkpoint()
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(checkpoint.metadata["options"]!.utf8)) as? [String: Any])
+        #expect(json.removeValue(forKey: "styleLosses") != nil && json.removeValue(forKey: "styleLossSettings") != nil)
+        checkpoint.metadata["options"] = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        let second = try trainer(options())
+        try second.restore(SafeTensors(bytes: checkpoint.serialized(), name: "old"), path: "old")
+        #expect(try StyleNetworkTrainer.options(in: checkpoint, path: "old").styleLosses == [.gram])
     }
 
     @Test func checkpointsFromOtherRunsAreRefused() throws {
@@ -121,6 +152,7 @@ import StylizeModels
         ("style weight", "style weight must be a finite number ≥ 0"), ("learning rate", "learning rate"),
         ("crop", "crop size must be a multiple of 4"), ("layer", "unknown layer 'relu9_9'"),
         ("channels", "channels"), ("batch", "batch size"),
+        ("mrf", "MRF patch size 9 does not fit relu3_1"), ("bins", "histogram bins"),
     ])
     func badOptionsAreRefused(change: String, message: String) {
         var o = options()
@@ -130,6 +162,12 @@ import StylizeModels
         case "crop": o.cropSize = 30
         case "layer": o.styleLayers = ["relu9_9"]
         case "channels": o.architecture.channels = [4, 0, 8]
+        case "mrf":
+            o.styleLosses = [StyleLossTerm(.mrf)]
+            o.styleLossSettings.mrfPatchSize = 9
+        case "bins":
+            o.styleLosses = [StyleLossTerm(.histogram)]
+            o.styleLossSettings.histogramBins = 1
         default: o.batchSize = 0
         }
         expectError({ try o.validate() }, contains: message)

@@ -11,7 +11,7 @@ public protocol StyleTarget: AnyObject {
 }
 
 /// The style statistics Stylize can match, each in its own file.
-public enum StyleLossKind: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum StyleLossKind: String, Sendable, CaseIterable, CustomStringConvertible, Codable {
     /// Gatys et al.'s Gram matrices (`GramStyleTarget`).
     case gram
     /// Each channel's mean and standard deviation (Huang & Belongie 2017; `MeanStdStyleTarget`).
@@ -40,7 +40,7 @@ public enum StyleLossKind: String, Sendable, CaseIterable, CustomStringConvertib
 }
 
 /// One style loss in a run, with its weight and (optionally) its own layers.
-public struct StyleLossTerm: Sendable, Hashable {
+public struct StyleLossTerm: Sendable, Hashable, Codable {
     public var kind: StyleLossKind
     /// Multiplies this loss's (normalised) value in the style term.
     public var weight: Float
@@ -85,7 +85,7 @@ public struct StyleLossTerm: Sendable, Hashable {
 }
 
 /// The options of the style losses that have them, with the papers' defaults.
-public struct StyleLossSettings: Sendable, Hashable {
+public struct StyleLossSettings: Sendable, Hashable, Codable {
     /// Bins of each channel's histogram of the style features (Risser et al.: 256).
     public var histogramBins: Int = 256
     /// Side of the square feature patches the MRF loss matches (CNNMRF: 3).

@@ -25,30 +25,46 @@ public final class StyleNetworkTrainer {
     /// One objective per style, all on the same VGG-19.
     private let objectives: [Objective]
 
-    /// - Parameter styles: one picture per style (the architecture's `styles`), resized here to
-    ///   `options.styleSize` on the longer side.
-    public init(weights: VGG19Weights, styles: [Image], options: TrainingOptions) throws(TrainingError) {
+    /// - Parameters:
+    ///   - styles: one picture per style (the architecture's `styles`), resized here to
+    ///     `options.styleSize` on the longer side.
+    ///   - calibration: the picture on which style losses other than Gram are scaled to the Gram
+    ///     loss (`Objective.setStyles`): a typical photo of the training set, cropped and resized
+    ///     here as the training crops are. Texture networks use their noise instead. Without one,
+    ///     such losses keep their raw scale.
+    public init(weights: VGG19Weights, styles: [Image], options: TrainingOptions, calibration: Image? = nil) throws(TrainingError) {
         try options.validate()
         guard styles.count == options.architecture.styles else {
             throw .invalidOption("the network learns \(options.architecture.styles) styles, \(styles.count) pictures given")
         }
         self.options = options
-        preprocessing = weights.preprocessing
+        self.preprocessing = weights.preprocessing
         let vgg: VGG19
         do {
             vgg = try VGG19(convolutions: weights.convolutions, pooling: options.pooling, precision: options.precision)
         } catch { throw .network(error) }
+        let preprocessing = weights.preprocessing
+        let calibrationInput: Tensor? = if options.texture {
+            preprocessing.networkInput(pixels255: Self.textureNoise(options: options, step: 0).image(0))
+        } else {
+            calibration.map { preprocessing.networkInput($0.centreSquare(side: options.cropSize)) }
+        }
         var objectives: [Objective] = []
         for style in styles {
             let objective = Objective(network: vgg, contentWeight: options.texture ? 0 : options.contentWeight,
                                       styleWeight: options.styleWeight, tvWeight: options.tvWeight,
                                       contentLayers: options.texture ? [] : options.contentLayers.map { LayerWeight($0) },
-                                      styleLayers: options.styleLayers.map { LayerWeight($0) })
+                                      styleLayers: options.styleLayers.map { LayerWeight($0) },
+                                      styleLosses: options.styleLosses, styleLossSettings: options.styleLossSettings)
+            let picture = style.resized(longerSide: options.styleSize)
             do throws(StylizeError) {
-                try objective.setStyles([preprocessing.networkInput(style.resized(longerSide: options.styleSize))])
+                try options.checkStyleLossesFit(width: options.cropSize, height: options.cropSize,
+                                                styleSizes: [(picture.width, picture.height)])
+                try objective.setStyles([preprocessing.networkInput(picture)], calibration: calibrationInput)
             } catch {
                 switch error {
                 case .network(let e): throw .network(e)
+                case .invalidOption(let message): throw .invalidOption(message)
                 default: throw .invalidOption("\(error)")
                 }
             }
@@ -75,7 +91,9 @@ public final class StyleNetworkTrainer {
 
     /// The noise a texture network learns from at `step`: [batch, 3, crop, crop], 0–255, drawn
     /// from the seed and the step, so that a resumed run sees the same noise.
-    public func textureBatch(step: Int) -> Tensor {
+    public func textureBatch(step: Int) -> Tensor { Self.textureNoise(options: options, step: step) }
+
+    private static func textureNoise(options: TrainingOptions, step: Int) -> Tensor {
         var mixer = SeededGenerator(seed: options.seed ^ 0x7465_7874_7572_6573)
         var noise = TextureNoise.batch(count: options.batchSize, width: options.cropSize, height: options.cropSize,
                                        seed: mixer.next() &+ UInt64(step))

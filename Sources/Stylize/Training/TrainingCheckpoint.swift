@@ -34,10 +34,19 @@ extension StyleNetworkTrainer {
             throw .checkpoint(path: path, reason: "not a Stylize training checkpoint (its format is '\(checkpoint.metadata["format"] ?? "none")', expected '\(checkpointFormat)')")
         }
         guard let json = checkpoint.metadata["options"]?.data(using: .utf8),
-              let options = try? JSONDecoder().decode(TrainingOptions.self, from: json) else {
+              let options = try? JSONDecoder().decode(TrainingOptions.self, from: withDefaults(json)) else {
             throw .checkpoint(path: path, reason: "its training options cannot be read")
         }
         return options
+    }
+
+    /// Options JSON with the fields that checkpoints from before a field existed lack filled
+    /// in with today's defaults (which are what such runs used).
+    private static func withDefaults(_ json: Data) -> Data {
+        guard let saved = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any],
+              let defaults = (try? JSONEncoder.sorted.encode(TrainingOptions()))
+                  .flatMap({ try? JSONSerialization.jsonObject(with: $0) }) as? [String: Any] else { return json }
+        return (try? JSONSerialization.data(withJSONObject: defaults.merging(saved) { _, mine in mine })) ?? json
     }
 
     /// Continues from `checkpoint`, which must come from a run with the same options (the step

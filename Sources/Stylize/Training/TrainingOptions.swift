@@ -13,6 +13,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var contentLayers: [String] = ["relu2_2"]
     /// Ending at relu4_1 keeps VGG-19's deepest, most expensive block out of every step.
     public var styleLayers: [String] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    /// The style losses (`StyleLossKind`; Gram alone by default), each normalised to the Gram
+    /// loss's scale on a calibration picture as in `stylize` (`Objective.setStyles`).
+    public var styleLosses: [StyleLossTerm] = [.gram]
+    public var styleLossSettings = StyleLossSettings()
     /// Side of the square training crops, in pixels.
     public var cropSize = 256
     /// Longer side the style pictures are resized to before their Gram matrices are taken.
@@ -46,6 +50,18 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         for layer in contentLayers + styleLayers {
             try check(VGG19.layerNames.contains(layer), "unknown layer '\(layer)' (VGG-19 has relu1_1 … relu5_4; see `stylize layers`)")
         }
+        for term in styleLosses {
+            for layer in term.layers ?? [] {
+                try check(VGG19.layerNames.contains(layer.layer), "unknown layer '\(layer.layer)' of the \(term.kind) loss (see `stylize layers`)")
+            }
+        }
+        do throws(StylizeError) {
+            try styleLossSettings.validate()
+            try checkStyleLossesFit(width: cropSize, height: cropSize, styleSizes: [(styleSize, styleSize)])
+        } catch {
+            guard case .invalidOption(let message) = error else { throw .invalidOption("\(error)") }
+            throw .invalidOption(message)
+        }
         try check(Set(styleLayers).count == styleLayers.count && Set(contentLayers).count == contentLayers.count, "a layer is listed twice")
         try check((32...4096).contains(cropSize) && cropSize % 4 == 0, "crop size must be a multiple of 4 in 32–4096 px, got \(cropSize)")
         try check((32...4096).contains(styleSize), "style size must be in 32–4096 px, got \(styleSize)")
@@ -59,5 +75,17 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try check((1...256).contains(a.styles), "styles must be in 1–256, got \(a.styles)")
         try check(!texture || a.styles == 1, "a texture network learns one texture, not \(a.styles)")
         try check(precision.isAvailable, "--precision \(precision.rawValue): \(NNError.precisionUnavailable(precision, cpu: CPUCapabilities.current.isaName))")
+    }
+}
+
+extension TrainingOptions {
+    /// Refuses MRF patches that do not fit a layer of the crops or of the style picture (at its
+    /// `styleSize`; a non-square picture is checked again when it is loaded).
+    func checkStyleLossesFit(width: Int, height: Int, styleSizes: [(width: Int, height: Int)]) throws(StylizeError) {
+        var gatys = StyleTransferOptions()
+        gatys.styleLayers = styleLayers.map { LayerWeight($0) }
+        gatys.styleLosses = styleLosses
+        gatys.styleLossSettings = styleLossSettings
+        try gatys.checkStyleLossesFit(width: width, height: height, styleSizes: styleSizes)
     }
 }
