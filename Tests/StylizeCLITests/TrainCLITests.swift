@@ -140,5 +140,9 @@ import Testing
         let refused = try draw("\(dir)/net.onnx", seed: 1, "c.png")
         #expect(refused.status == 1 && refused.stderr.contains("not a texture network"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/c.png"))
+        // And the other way round: `fast` refuses a texture network.
+        let notStyle = try stylize(["fast", "\(examples)/chelsea.png", "--model", "\(dir)/brick.onnx", "-o", "\(dir)/d.png"])
+        #expect(notStyle.status == 1 && notStyle.stderr.contains("a texture network"), "\(notStyle.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.png"))
     }
 }
