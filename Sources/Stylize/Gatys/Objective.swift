@@ -21,14 +21,20 @@ public struct LossTerms: Sendable, Equatable {
     public init() {}
 }
 
-/// One style loss at one layer: its target, the weight it gets there (the loss's weight times the
-/// layer's) and the normalisation that puts it on the Gram loss's scale.
+/// One style loss at one layer: its target, its weights and the normalisation that puts it on
+/// the Gram loss's scale.
 public struct StyleLossEntry {
     public let kind: StyleLossKind
-    public let weight: Float
+    /// The loss's weight in the mix (`StyleLossTerm.weight`).
+    public let lossWeight: Float
+    /// The layer's weight for this loss.
+    public let layerWeight: Float
     public let target: StyleTarget
     /// Multiplies the loss's raw value (1 for Gram; see `Objective.setStyles`).
     public let normalisation: Double
+
+    /// What the loss's (normalised) value at this layer is multiplied by in the style term.
+    public var weight: Float { lossWeight * layerWeight }
 }
 
 /// Gatys et al.'s objective as a function of the generated image in network-input space: VGG-19
@@ -120,7 +126,8 @@ public final class Objective {
                     if reference > 0 && value > 0 && (share * reference / value).isFinite { normalisation = share * reference / value }
                 }
                 targets[layer.layer, default: []].append(
-                    StyleLossEntry(kind: term.kind, weight: term.weight * layer.weight, target: target, normalisation: normalisation))
+                    StyleLossEntry(kind: term.kind, lossWeight: term.weight, layerWeight: layer.weight, target: target,
+                                   normalisation: normalisation))
             }
         }
         styleTargets = targets
@@ -175,9 +182,8 @@ public final class Objective {
                         g.scale(by: scale)
                         if others == nil { others = g } else { others!.add(g) }
                     }
-                    let termWeight = styleLosses.first { $0.kind == entry.kind }!.weight
-                    losses.styleTerms[layer, default: 0] += Double(termWeight) * value
-                    losses.styleLossTerms[entry.kind.rawValue, default: 0] += Double(entry.weight / termWeight) * value
+                    losses.styleTerms[layer, default: 0] += Double(entry.lossWeight) * value
+                    losses.styleLossTerms[entry.kind.rawValue, default: 0] += Double(entry.layerWeight) * value
                     losses.style += Double(entry.weight) * value
                 }
             }
