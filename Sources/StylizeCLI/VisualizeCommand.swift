@@ -37,6 +37,9 @@ struct VisualizeCommand: ParsableCommand {
     @Flag(name: .long, help: "With --channels: one labelled grid instead of a folder of pictures.")
     var sheet = false
 
+    @Option(name: .long, help: "With --channels: pictures optimised together, sharing the network's passes (memory grows with it).")
+    var batch: Int = 8
+
     @Option(name: .long, help: ArgumentHelp("A direction in the layer's channel space: a text file of one number per channel.", valueName: "file"))
     var direction: String?
 
@@ -103,6 +106,7 @@ struct VisualizeCommand: ParsableCommand {
         let given = [channel != nil, channels != nil, direction != nil].filter { $0 }.count
         guard given == 1 else { throw ValidationError("give exactly one of --channel, --channels and --direction") }
         guard !sheet || channels != nil else { throw ValidationError("--sheet goes with --channels") }
+        guard (1...64).contains(batch) else { throw ValidationError("--batch must be 1–64, got \(batch)") }
         if channels == nil || sheet { try OutputCheck.refuseOverwriting(output, inputs: [direction].compactMap { $0 }) }
     }
 
@@ -185,28 +189,35 @@ struct VisualizeCommand: ParsableCommand {
         let interrupt = InterruptFlag()
         let showProgress = network.showsProgress
         var tiles: [(label: String, image: Image)] = []
-        for (n, (label, objective)) in objectives.enumerated() {
-            let picture: Image
+        let groups = stride(from: 0, to: objectives.count, by: batch).map { objectives[$0..<min($0 + batch, objectives.count)] }
+        for group in groups {
+            let first = group.startIndex, labels = group.map(\.0)
+            let name = labels.count == 1 ? labels[0] : "\(labels[0])…\(labels.last!)"
+            let pictures: [Image]
             do throws(StylizeError) {
-                picture = try visualization.run(objective, progress: { p in
+                pictures = try visualization.run(group.map(\.1), progress: { p in
                     guard showProgress, p.step % 8 == 0 || p.step == p.steps else { return }
                     let rate = Double(p.step) / max(p.elapsedSeconds, 1e-9)
-                    let left = (Double(p.steps - p.step) + Double(objectives.count - n - 1) * Double(p.steps)) / rate
-                    let text = String(format: "%@ %@ (%d/%d)  step %d/%d  objective %.4g  %.1f steps/s  ETA %@", layer, label,
-                                      n + 1, objectives.count, p.step, p.steps, p.objective, rate, TrainingProgress.duration(left))
+                    let stepsLeft = Double(p.steps - p.step) + Double(objectives.count - first - group.count) / Double(group.count) * Double(p.steps)
+                    let mean = p.objectives.reduce(0, +) / Double(p.objectives.count)
+                    let text = String(format: "%@ %@ (%d–%d of %d)  step %d/%d  objective %.4g  %.1f steps/s  ETA %@", layer, name,
+                                      first + 1, first + group.count, objectives.count, p.step, p.steps, mean, rate,
+                                      TrainingProgress.duration(stepsLeft / rate))
                     FileHandle.standardError.write("\r\u{1B}[K\(text)".data(using: .utf8)!)
                 }, shouldCancel: { interrupt.isSet })
             } catch {
                 guard case .cancelled(let step, _) = error else { throw error }
                 if showProgress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
                 let signal = interrupt.signal ?? SIGINT
-                FileHandle.standardError.write("stylize: \(InterruptFlag.verb(signal)) at step \(step) of \(label); \(folder ? "the pictures finished are in \(output)" : "nothing written")\n".data(using: .utf8)!)
+                FileHandle.standardError.write("stylize: \(InterruptFlag.verb(signal)) at step \(step) of \(name); \(folder ? "the pictures finished are in \(output)" : "nothing written")\n".data(using: .utf8)!)
                 throw ExitCode(128 + signal)
             }
-            if folder {
-                try ImageIO.save(picture, to: (output as NSString).appendingPathComponent("\(layer)_\(label).png"))
-            } else {
-                tiles.append(("\(layer) \(label)", picture))
+            for (label, picture) in zip(labels, pictures) {
+                if folder {
+                    try ImageIO.save(picture, to: (output as NSString).appendingPathComponent("\(layer)_\(label).png"))
+                } else {
+                    tiles.append(("\(layer) \(label)", picture))
+                }
             }
         }
         if showProgress { FileHandle.standardError.write("\n".data(using: .utf8)!) }

@@ -32,7 +32,7 @@ extension Preprocessing {
     }
 
     /// `pixels` ([N, 3, H, W] RGB in 0…`range`) as the network's input, image by image.
-    func networkInput(pixels: Tensor, range: Float) -> Tensor {
+    public func networkInput(pixels: Tensor, range: Float) -> Tensor {
         let (source, scale, offset) = affine
         let plane = pixels.shape[2] * pixels.shape[3]
         var out = Tensor(shape: pixels.shape)

@@ -93,11 +93,11 @@ public final class VGG19 {
         return steps.firstIndex(of: .conv(conv))! + 1
     }
 
-    /// Runs the network on `input` ([1, 3, H, W], already preprocessed) up to the deepest of `taps`
-    /// and returns the activation of each tap as [1, C, h, w].
+    /// Runs the network on `input` ([N, 3, H, W], already preprocessed) up to the deepest of `taps`
+    /// and returns the activation of each tap as [N, C, h, w].
     public func forward(_ input: Tensor, taps: Set<String>) throws(NNError) -> [String: Tensor] {
         let (slots, depth) = try validate(input, taps: taps)
-        let plan = try self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
+        let plan = try self.plan(batch: input.shape[0], height: input.shape[2], width: input.shape[3], depth: depth)
         plan.run(input: input, depth: depth, context: context)
         lastDepth = depth
         return slots.mapValues { plan.read(slot: $0, context: context) }
@@ -105,7 +105,7 @@ public final class VGG19 {
 
     /// Checks the input's shape and the tap names; returns each tap's slot and the depth needed.
     private func validate(_ input: Tensor, taps: Set<String>) throws(NNError) -> (slots: [String: Int], depth: Int) {
-        guard input.shape.count == 4, input.shape[0] == 1, input.shape[1] == 3 else { throw .wrongInputShape(input.shape) }
+        guard input.shape.count == 4, input.shape[0] >= 1, input.shape[1] == 3 else { throw .wrongInputShape(input.shape) }
         var slots: [String: Int] = [:]
         for name in taps {
             guard let s = Self.slot(of: name) else { throw .unknownLayer(name) }
@@ -123,13 +123,13 @@ public final class VGG19 {
 
     /// One evaluation of a loss on the network's activations and its gradient with respect to the
     /// input, in a single pass that keeps memory low: at each tap, `loss` receives the activation
-    /// (plain [1, C, h, w] float32), and must replace it with the loss gradient with respect to it
+    /// (plain [N, C, h, w] float32), and must replace it with the loss gradient with respect to it
     /// (returning nothing else); the gradient is kept in the network's own compact layout while
-    /// the forward pass goes on. Returns dLoss/dInput ([1, 3, H, W]).
+    /// the forward pass goes on. Returns dLoss/dInput ([N, 3, H, W]).
     public func gradient(_ input: Tensor, taps: Set<String>,
                          loss: (_ layer: String, _ activation: inout Tensor) -> Void) throws(NNError) -> Tensor {
         let (slots, depth) = try validate(input, taps: taps)
-        let plan = try self.plan(height: input.shape[2], width: input.shape[3], depth: depth)
+        let plan = try self.plan(batch: input.shape[0], height: input.shape[2], width: input.shape[3], depth: depth)
         lastDepth = nil  // activations are overwritten in place of nothing; backward() needs a forward()
         var names: [Int: String] = [:]
         for (name, s) in slots { names[s] = name }
@@ -148,15 +148,15 @@ public final class VGG19 {
         return plan.backward(bySlot, context: context)
     }
 
-    private func plan(height: Int, width: Int, depth: Int) throws(NNError) -> Plan {
-        if let p = plan, p.height == height, p.width == width, p.depth >= depth { return p }
+    private func plan(batch: Int, height: Int, width: Int, depth: Int) throws(NNError) -> Plan {
+        if let p = plan, p.batch == batch, p.height == height, p.width == width, p.depth >= depth { return p }
         // Free the old buffers before allocating new ones.
         plan = nil
         lastDepth = nil
         let p: Plan
         do {
-            p = try Plan(layers: layers, pooling: pooling, precision: precision, height: height, width: width, depth: depth,
-                         context: context)
+            p = try Plan(layers: layers, pooling: pooling, precision: precision, batch: batch, height: height, width: width,
+                         depth: depth, context: context)
         } catch {
             throw .kernelUnavailable(error)
         }
@@ -171,13 +171,13 @@ public final class VGG19 {
     }
 }
 
-/// The first `depth` steps of VGG-19 compiled for one input size, with a forward buffer and a
+/// The first `depth` steps of VGG-19 compiled for one input size and batch, with a forward buffer and a
 /// gradient buffer per step output ("slot"; slot 0 is the input image in the first layer's
 /// layout and precision; `image` is the same in plain float32 NCHW, as callers give it).
 private final class Plan {
     enum Compiled { case conv(ConvReLUPlan), pool(Pool2DPlan) }
     let depth: Int
-    let height: Int, width: Int
+    let batch: Int, height: Int, width: Int
     let compiled: [Compiled]
     let activations: [DNNLMemory]
     let gradients: [DNNLMemory]
@@ -186,9 +186,10 @@ private final class Plan {
     /// Loss gradients at the taps of `evaluate`, in the slots' own layouts; made on first use.
     private var tapGradients: [Int: DNNLMemory] = [:]
 
-    init(layers: [ConvReLU], pooling: Pooling, precision: Precision, height: Int, width: Int, depth: Int,
+    init(layers: [ConvReLU], pooling: Pooling, precision: Precision, batch: Int, height: Int, width: Int, depth: Int,
          context: DNNLContext) throws(DNNLError) {
         self.depth = depth
+        self.batch = batch
         self.height = height
         self.width = width
         // fp32 reads the plain image directly. bf16 would round pixels to steps of 0.5–1 (on the
@@ -196,9 +197,9 @@ private final class Plan {
         // hi = bf16(x) and lo = bf16(x − hi), six channels whose sum carries ~16 bits, and
         // conv1_1 applies its kernel to both (it is linear).
         inputChannels = precision == .fp32 ? 3 : 6
-        let imageMD = DNNLDesc.make([1, inputChannels, height, width], dnnl_nchw, precision == .fp32 ? dnnl_f32 : dnnl_bf16)
-        var md = precision == .fp32 ? imageMD : DNNLDesc.make([1, 6, height, width], dnnl_format_tag_any, dnnl_bf16)
-        var shape = [1, inputChannels, height, width]
+        let imageMD = DNNLDesc.make([batch, inputChannels, height, width], dnnl_nchw, precision == .fp32 ? dnnl_f32 : dnnl_bf16)
+        var md = precision == .fp32 ? imageMD : DNNLDesc.make([batch, 6, height, width], dnnl_format_tag_any, dnnl_bf16)
+        var shape = [batch, inputChannels, height, width]
         var compiled: [Compiled] = []
         var mds = [md]
         var shapes = [shape]
@@ -250,7 +251,7 @@ private final class Plan {
         gradients = gradientMDs.enumerated().map { [scratch] in DNNLMemory($1, sharing: scratch, offset: $0 % 2 * half, context) }
         image = DNNLMemory(imageMD, context)
         toNetwork = DNNLDesc.equal(imageMD, mds[0]) ? nil : context.reorder(from: imageMD, to: mds[0])
-        plainGradientMD = DNNLDesc.make([1, inputChannels, height, width], dnnl_nchw)
+        plainGradientMD = DNNLDesc.make([batch, inputChannels, height, width], dnnl_nchw)
         imageGradient = context.reorder(from: gradientMDs[0], to: plainGradientMD)
     }
 
@@ -271,11 +272,17 @@ private final class Plan {
             if inputChannels == 3 {
                 target.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * MemoryLayout<Float>.stride)
             } else {
+                // Per image: channels 0–2 the high halves, 3–5 the low ones.
                 let halves = target.pointer.assumingMemoryBound(to: UInt16.self)
-                for i in 0..<src.count {
-                    let hi = Self.bf16(src[i])
-                    halves[i] = hi
-                    halves[src.count + i] = Self.bf16(src[i] - Float(bitPattern: UInt32(hi) << 16))
+                let perImage = src.count / batch
+                for n in 0..<batch {
+                    let (from, to) = (n * perImage, 2 * n * perImage)
+                    for i in 0..<perImage {
+                        let x = src[from + i]
+                        let hi = Self.bf16(x)
+                        halves[to + i] = hi
+                        halves[to + perImage + i] = Self.bf16(x - Float(bitPattern: UInt32(hi) << 16))
+                    }
                 }
             }
         }
@@ -337,7 +344,7 @@ private final class Plan {
             let plain = DNNLMemory(wrapping: activation.storage, DNNLDesc.make(shapes[j + 1], dnnl_nchw), context)
             context.execute(context.reorder(from: plain.desc, to: stored.desc), [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, stored)])
         }
-        let result = Tensor(shape: [1, 3, height, width])
+        let result = Tensor(shape: [batch, 3, height, width])
         guard let top = taps.keys.max() else { return result }
         context.execute(context.reorder(from: mds[top], to: mds[top]), [(DNNL_ARG_FROM, tapGradients[top]!), (DNNL_ARG_TO, gradients[top])])
         for j in stride(from: top - 1, through: 0, by: -1) {
@@ -359,19 +366,22 @@ private final class Plan {
         }
     }
 
-    /// dLoss/dImage, [1, 3, H, W]. In bf16 both halves have the same gradient; the first is kept.
+    /// dLoss/dImage, [N, 3, H, W]. In bf16 both halves have the same gradient; the first is kept.
     private func imageGradientTensor(context: DNNLContext) -> Tensor {
-        let plain = Tensor(shape: [1, inputChannels, height, width])
+        let plain = Tensor(shape: [batch, inputChannels, height, width])
         context.execute(imageGradient, [(DNNL_ARG_FROM, gradients[0]),
                                         (DNNL_ARG_TO, DNNLMemory(wrapping: plain.storage, plainGradientMD, context))])
         if inputChannels == 3 { return plain }
-        let result = Tensor(shape: [1, 3, height, width])
-        result.storage.pointer.update(from: plain.storage.pointer, count: result.count)
+        let result = Tensor(shape: [batch, 3, height, width])
+        let perImage = result.count / batch
+        for n in 0..<batch {
+            (result.storage.pointer + n * perImage).update(from: plain.storage.pointer + 2 * n * perImage, count: perImage)
+        }
         return result
     }
 
     func backward(_ bySlot: [Int: Tensor], context: DNNLContext) -> Tensor {
-        let result = Tensor(shape: [1, 3, height, width])
+        let result = Tensor(shape: [batch, 3, height, width])
         guard let top = bySlot.keys.max() else { return result }
         inject(bySlot[top]!, slot: top, accumulate: false, context: context)
         for j in stride(from: top - 1, through: 0, by: -1) {

@@ -40,7 +40,8 @@ public struct ConvReLU: Sendable {
             .forward.implementation
     }
 
-    /// Compiles the layer for a source of layout `src` and spatial size `height`×`width`.
+    /// Compiles the layer for a source of layout `src` (its first dimension is the batch) and
+    /// spatial size `height`×`width`.
     /// Activations and their gradients use `src`'s data type; `diffSrcType` is the type of the
     /// gradient this layer hands to its input (float32 for the image, whatever the precision).
     package func compile(src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
@@ -70,9 +71,10 @@ package final class ConvReLUPlan {
         // In bf16 the weights and activations are bf16 while every kernel accumulates in fp32;
         // the bias stays fp32.
         let type = src.data_type
+        let batch = Int(src.dims.0)  // the images of a batch share the primitives
         var weightsAny = DNNLDesc.make([oc, ic, 3, 3], dnnl_format_tag_any, type)
         var biasMD = DNNLDesc.make([oc], dnnl_x)
-        var dstAny = DNNLDesc.make([1, oc, height, width], dnnl_format_tag_any, type)
+        var dstAny = DNNLDesc.make([batch, oc, height, width], dnnl_format_tag_any, type)
         let strides = DNNLDesc.dims([1, 1]), pad = DNNLDesc.dims([1, 1])
 
         var fwdDesc = dnnl_convolution_desc_t()
@@ -87,7 +89,7 @@ package final class ConvReLUPlan {
         // flow without reorders. Its own output layout is left to oneDNN: for the 3-channel first
         // layer a plain layout would fall back to a reference kernel ~1000× slower.
         var dstMD = dst
-        var diffSrcAny = DNNLDesc.make([1, ic, height, width], dnnl_format_tag_any, diffSrcType)
+        var diffSrcAny = DNNLDesc.make([batch, ic, height, width], dnnl_format_tag_any, diffSrcType)
         var bwdDesc = dnnl_convolution_desc_t()
         dnnlCheck(dnnl_convolution_backward_data_desc_init(&bwdDesc, dnnl_convolution_direct, &diffSrcAny, &weightsAny,
                                                            &dstMD, strides, pad, pad),

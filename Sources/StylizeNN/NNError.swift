@@ -23,7 +23,7 @@ public enum NNError: Error, Sendable, Equatable, CustomStringConvertible {
         case .wrongLayerCount(let expected, let got):
             return "VGG-19 has \(expected) convolutions, the weights have \(got)"
         case .wrongInputShape(let shape):
-            return "network input must be [1, 3, H, W], got \(shape)"
+            return "network input must be [N, 3, H, W], got \(shape)"
         case .imageTooSmall(let h, let w, let layer, let minimum):
             return "a \(w)×\(h) image is too small to reach \(layer): both sides must be at least \(minimum) px"
         case .precisionUnavailable(let precision, let cpu):

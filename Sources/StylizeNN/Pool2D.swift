@@ -16,7 +16,7 @@ package final class Pool2DPlan {
     package init(pooling: Pooling, src: dnnl_memory_desc_t, channels: Int, height: Int, width: Int, context: DNNLContext) throws(DNNLError) {
         let alg = pooling == .max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
         var src = src
-        var dstAny = DNNLDesc.make([1, channels, height / 2, width / 2], dnnl_format_tag_any, src.data_type)
+        var dstAny = DNNLDesc.make([Int(src.dims.0), channels, height / 2, width / 2], dnnl_format_tag_any, src.data_type)
         let k = DNNLDesc.dims([2, 2]), zero = DNNLDesc.dims([0, 0])
         var fwdDesc = dnnl_pooling_desc_t()
         dnnlCheck(dnnl_pooling_forward_desc_init(&fwdDesc, dnnl_forward_training, alg, &src, &dstAny, k, k, zero, zero),

@@ -116,3 +116,50 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
         #expect(out["relu2_1"]!.shape == [1, 128, 16, 16])
     }
 }
+
+/// A batch of N images gives each image what a batch of one gives it: activations, and the
+/// input gradient of `gradient` (the path feature visualization batches).
+@Suite struct BatchTests {
+    func check(precision: Precision) throws {
+        let net = try VGG19(convolutions: cachedWeights(), pooling: .max, precision: precision)
+        let single = try VGG19(convolutions: cachedWeights(), pooling: .max, precision: precision)
+        let images = (0..<3).map { n -> Tensor in
+            var x = randomTensor([1, 3, 28, 36], seed: UInt64(20 + n))
+            x.scale(by: 80)
+            return x
+        }
+        var batch = Tensor(shape: [3, 3, 28, 36])
+        batch.withUnsafeMutableBufferPointer { dst in
+            for (n, x) in images.enumerated() { x.withUnsafeBufferPointer { (dst.baseAddress! + n * x.count).update(from: $0.baseAddress!, count: x.count) } }
+        }
+        let taps: Set<String> = ["relu2_1", "relu3_2"]
+        let batched = try net.forward(batch, taps: taps)
+        #expect(batched["relu3_2"]!.shape == [3, 256, 7, 9])
+        // The loss ⟨R, F⟩ at both taps, R drawn per image: its gradient is R pulled back.
+        let probes = taps.sorted().enumerated().map { k, t in (t, randomTensor(batched[t]!.shape, seed: UInt64(40 + k))) }
+        let batchGradient = try net.gradient(batch, taps: taps) { layer, a in a = probes.first { $0.0 == layer }!.1 }
+        let tolerance: Float = precision == .fp32 ? 1e-4 : 2e-2
+        for n in 0..<3 {
+            let alone = try single.forward(images[n], taps: taps)
+            for t in taps {
+                let a = alone[t]!, per = a.count
+                let b = Array(batched[t]!.scalars[n * per ..< (n + 1) * per])
+                let worst = zip(a.scalars, b).map { abs($0 - $1) }.max()! / a.maxAbs
+                #expect(worst < tolerance, "image \(n) \(t): worst relative difference \(worst)")
+            }
+            let g = try single.gradient(images[n], taps: taps) { layer, a in
+                let probe = probes.first { $0.0 == layer }!.1, per = a.count
+                a = Tensor(shape: a.shape, scalars: Array(probe.scalars[n * per ..< (n + 1) * per]))
+            }
+            let per = g.count
+            let b = Array(batchGradient.scalars[n * per ..< (n + 1) * per])
+            let worst = zip(g.scalars, b).map { abs($0 - $1) }.max()! / g.maxAbs
+            #expect(worst < tolerance, "image \(n) input gradient: worst relative difference \(worst)")
+        }
+    }
+
+    @Test func fp32BatchMatchesImagesAlone() throws { try check(precision: .fp32) }
+
+    @Test(.enabled(if: Precision.bf16.isAvailable, "bf16 needs AVX-512; this CPU has \(CPUCapabilities.current.isaName)"))
+    func bf16BatchMatchesImagesAlone() throws { try check(precision: .bf16) }
+}

@@ -101,6 +101,23 @@ import Stylize
         #expect(Double(grey) >= 0.25 * Double(plane), "\(grey) of \(plane) pixels near grey after clipping the weakest 30%")
     }
 
+    /// Pictures optimised side by side (one batched network pass a step) are the pictures each
+    /// run alone makes: same start, same transforms, same steps, objectives at different layers.
+    @Test func batchedPicturesMatchSeparateRuns() throws {
+        let v = try visualization { $0.steps = 12 }
+        let objectives = [try VisualizationObjective(layer: "relu3_1", channel: 8),
+                          try VisualizationObjective(layer: "relu2_1", parsing: "3+0.5*17")]
+        var seen: [[Double]] = []
+        let together = try v.run(objectives, progress: { seen.append($0.objectives) })
+        #expect(seen.count == 12 && seen.allSatisfy { $0.count == 2 })
+        for (objective, batched) in zip(objectives, together) {
+            let alone = try v.run(objective)
+            let worst = zip(alone.pixels.scalars, batched.pixels.scalars).map { abs($0 - $1) }.max()!
+            #expect(worst < 2e-3, "\(objective.layer): worst pixel difference \(worst) between the batched and the lone run")
+            #expect(try v.value(of: batched, objective: objective) > 0)
+        }
+    }
+
     @Test func channelCombinationsParse() throws {
         let o = try VisualizationObjective(layer: "relu3_1", parsing: "3+0.5*17-2*5")
         #expect(o.weights[3] == 1 && o.weights[17] == 0.5 && o.weights[5] == -2)

@@ -174,15 +174,3 @@ extension StyleNetworkTrainer {
         }
     }
 }
-
-extension Tensor {
-    /// Image `index` of a batch, as a batch of one.
-    func image(_ index: Int) -> Tensor {
-        let size = count / shape[0]
-        var out = Tensor(shape: [1] + shape.dropFirst())
-        withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + index * size, count: size) }
-        }
-        return out
-    }
-}

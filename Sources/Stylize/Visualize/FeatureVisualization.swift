@@ -12,9 +12,11 @@ public final class FeatureVisualization {
     public struct Progress: Sendable {
         /// 1-based.
         public var step: Int, steps: Int
-        /// The objective of the picture the network saw this step (transformed).
-        public var objective: Double
+        /// Each picture's objective as the network saw it this step (transformed), in order.
+        public var objectives: [Double]
         public var elapsedSeconds: Double
+        /// The first picture's objective (the only one in a run of one).
+        public var objective: Double { objectives[0] }
     }
 
     public let options: VisualizationOptions
@@ -43,43 +45,70 @@ public final class FeatureVisualization {
     /// The picture for `objective`.
     public func run(_ objective: VisualizationObjective, progress: (Progress) -> Void = { _ in },
                     shouldCancel: () -> Bool = { false }) throws(StylizeError) -> Image {
+        try run([objective], progress: progress, shouldCancel: shouldCancel)[0]
+    }
+
+    /// The pictures for several objectives, optimised side by side: each has its own parameters,
+    /// Adam state and random transforms (the ones a run of its own would draw), while one batched
+    /// forward and backward pass of the network per step serves them all. Memory grows with the
+    /// count (VGG-19's activations for each picture), so callers split long lists.
+    public func run(_ objectives: [VisualizationObjective], progress: (Progress) -> Void = { _ in },
+                    shouldCancel: () -> Bool = { false }) throws(StylizeError) -> [Image] {
+        guard !objectives.isEmpty else { return [] }
         let o = options
-        var parameters = ImageParameters(kind: o.parameterization, decorrelate: o.decorrelate, width: o.width, height: o.height, seed: o.seed)
-        var adam = Adam(learningRate: o.learningRate)
-        var random = SeededGenerator(seed: o.seed &+ 0x5EED)
+        let count = objectives.count
+        var parameters = (0..<count).map { _ in
+            ImageParameters(kind: o.parameterization, decorrelate: o.decorrelate, width: o.width, height: o.height, seed: o.seed)
+        }
+        var adams = (0..<count).map { _ in Adam(learningRate: o.learningRate) }
+        var randoms = (0..<count).map { _ in SeededGenerator(seed: o.seed &+ 0x5EED) }
+        let taps = Set(objectives.map(\.layer))
         let started = Date()
         for step in 1...o.steps {
-            let picture = parameters.picture()
-            let warp = RandomWarp(pad: o.pad, jitter: o.jitter, scales: o.scales, degrees: o.rotation, using: &random)
-            let canvas = warp.apply(picture)
-            var value = 0.0
+            let pictures = parameters.map { $0.picture() }
+            let warps = (0..<count).map {
+                RandomWarp(pad: o.pad, jitter: o.jitter, scales: o.scales, degrees: o.rotation, using: &randoms[$0])
+            }
+            let canvas = Tensor(stacking: (0..<count).map { warps[$0].apply(pictures[$0]) })
+            var values = [Double](repeating: 0, count: count)
             let inputGradient: Tensor
             do {
-                inputGradient = try network.gradient(preprocessing.networkInput(Image(pixels: canvas)), taps: [objective.layer]) { _, a in
-                    value = objective.apply(to: &a)
+                inputGradient = try network.gradient(preprocessing.networkInput(pixels: canvas, range: 1), taps: taps) { layer, a in
+                    let perImage = a.count / count
+                    for i in 0..<count {
+                        if objectives[i].layer == layer {
+                            values[i] = objectives[i].apply(to: &a, image: i)
+                        } else {
+                            a.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: i * perImage).update(repeating: 0, count: perImage) }
+                        }
+                    }
                 }
             } catch { throw .network(error) }
-            guard value.isFinite else { throw .diverged(iteration: step) }
-            var canvasGradient = Tensor(shape: canvas.shape)
-            preprocessing.addPixelGradient(inputGradient, to: &canvasGradient, image: 0, factor: 255)
-            var pictureGradient = warp.adjoint(canvasGradient, height: o.height, width: o.width)
-            if o.decay > 0 {
-                // d/dx of −decay·Σ(x − ½)² / pixels.
-                let k = -2 * o.decay / Float(o.width * o.height)
-                pictureGradient.withUnsafeMutableBufferPointer { g in
-                    picture.withUnsafeBufferPointer { x in for i in g.indices { g[i] += k * (x[i] - 0.5) } }
+            guard values.allSatisfy(\.isFinite) else { throw .diverged(iteration: step) }
+            progress(Progress(step: step, steps: o.steps, objectives: values, elapsedSeconds: Date().timeIntervalSince(started)))
+            for i in 0..<count {
+                var canvasGradient = Tensor(shape: [1] + canvas.shape.dropFirst())
+                preprocessing.addPixelGradient(inputGradient.image(i), to: &canvasGradient, image: 0, factor: 255)
+                var pictureGradient = warps[i].adjoint(canvasGradient, height: o.height, width: o.width)
+                if o.decay > 0 {
+                    // d/dx of −decay·Σ(x − ½)² / pixels.
+                    let k = -2 * o.decay / Float(o.width * o.height)
+                    pictureGradient.withUnsafeMutableBufferPointer { g in
+                        pictures[i].withUnsafeBufferPointer { x in for j in g.indices { g[j] += k * (x[j] - 0.5) } }
+                    }
                 }
+                // Adam minimises: ascend by descending the negative.
+                var descent = parameters[i].gradient(pictureGradient, picture: pictures[i])
+                descent.scale(by: -1)
+                adams[i].step(&parameters[i].values, gradient: descent)
+                if o.blurEvery > 0 && step % o.blurEvery == 0 { blur(&parameters[i]) }
+                if o.clipPercentile > 0 { clipWeakPixels(&parameters[i]) }
             }
-            progress(Progress(step: step, steps: o.steps, objective: value, elapsedSeconds: Date().timeIntervalSince(started)))
-            // Adam minimises: ascend by descending the negative.
-            var descent = parameters.gradient(pictureGradient, picture: picture)
-            descent.scale(by: -1)
-            adam.step(&parameters.values, gradient: descent)
-            if o.blurEvery > 0 && step % o.blurEvery == 0 { blur(&parameters) }
-            if o.clipPercentile > 0 { clipWeakPixels(&parameters) }
-            if shouldCancel() { throw .cancelled(iteration: step, partial: Image(pixels: parameters.picture())) }
+            if shouldCancel() {
+                throw .cancelled(iteration: step, partial: Image(pixels: parameters[0].picture()))
+            }
         }
-        return Image(pixels: parameters.picture())
+        return parameters.map { Image(pixels: $0.picture()) }
     }
 
     /// A Gaussian blur of σ pixels: of the picture for pixels (and back), of the spectrum's

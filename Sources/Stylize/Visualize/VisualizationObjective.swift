@@ -81,9 +81,9 @@ public struct VisualizationObjective: Sendable, Equatable {
         return VGG19.channels[i]
     }
 
-    /// The objective's value for `activation` ([1, C, h, w]), sign included; replaces the
-    /// activation by the value's gradient with respect to it.
-    func apply(to activation: inout Tensor) -> Double {
+    /// The objective's value for image `image` of `activation` ([N, C, h, w]), sign included;
+    /// replaces that image's activation by the value's gradient with respect to it.
+    func apply(to activation: inout Tensor, image: Int = 0) -> Double {
         let (c, h, w) = (activation.shape[1], activation.shape[2], activation.shape[3])
         let positions = neuron ? [(h / 2) * w + w / 2] : Array(0..<(h * w))
         let sign: Float = minimize ? -1 : 1
@@ -91,7 +91,7 @@ public struct VisualizationObjective: Sendable, Equatable {
         var value = 0.0
         activation.withUnsafeMutableBufferPointer { a in
             for ch in 0..<c {
-                let plane = ch * h * w
+                let plane = (image * c + ch) * h * w
                 let weight = weights[ch]
                 if weight != 0 { for p in positions { value += Double(weight * a[plane + p]) } }
                 for i in plane..<(plane + h * w) { a[i] = 0 }
