@@ -62,6 +62,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Side of the square training crops in pixels (a multiple of 4).")
     var imageSize: Int = TrainingOptions().cropSize
 
+    @Option(name: .long, help: "The loss network sees each step's pictures moved by up to N−1 pixels (1: not moved), against grid patterns.")
+    var jitter: Int = TrainingOptions().jitter
+
     @Option(name: .long, help: "Longer side of the style picture(s) in pixels.")
     var styleSize: Int = TrainingOptions().styleSize
 
@@ -143,6 +146,7 @@ struct TrainCommand: ParsableCommand {
         o.styleLosses = try styleLossOptions.terms()
         o.styleLossSettings = styleLossOptions.settings
         o.cropSize = imageSize
+        o.jitter = jitter
         o.styleSize = styleSize
         o.batchSize = batchSize
         o.steps = steps

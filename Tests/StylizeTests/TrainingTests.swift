@@ -60,6 +60,7 @@ import StylizeModels
     func otherStyleLossesTrain(kind: StyleLossKind) throws {
         var o = options(steps: 40)
         o.learningRate = 1e-2
+        o.jitter = 1  // one fixed window: at 32 px the moving one makes the per-step totals too uneven to compare
         o.styleLosses = [StyleLossTerm(kind, layers: kind == .mrf ? [LayerWeight("relu2_1"), LayerWeight("relu3_1")] : nil)]
         let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -99,16 +100,40 @@ import StylizeModels
         #expect(untrained.network.parameters[0].value.scalars != straight.network.parameters[0].value.scalars)
     }
 
-    /// A checkpoint written before the style-loss options existed resumes as a Gram run.
+    /// A checkpoint written before the style-loss and jitter options existed resumes as what it
+    /// was: a Gram run whose loss network saw the pictures unmoved.
     @Test func checkpointsWithoutNewerOptionsResume() throws {
-        let first = try trainer(options())
+        var old = options()
+        old.jitter = 1
+        let first = try trainer(old)
         var checkpoint = first.checkpoint()
         var json = try #require(try JSONSerialization.jsonObject(with: Data(checkpoint.metadata["options"]!.utf8)) as? [String: Any])
         #expect(json.removeValue(forKey: "styleLosses") != nil && json.removeValue(forKey: "styleLossSettings") != nil)
+        #expect(json.removeValue(forKey: "jitter") != nil)
         checkpoint.metadata["options"] = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
-        let second = try trainer(options())
+        let second = try trainer(old)
         try second.restore(SafeTensors(bytes: checkpoint.serialized(), name: "old"), path: "old")
-        #expect(try StyleNetworkTrainer.options(in: checkpoint, path: "old").styleLosses == [.gram])
+        let restored = try StyleNetworkTrainer.options(in: checkpoint, path: "old")
+        #expect(restored.styleLosses == [.gram] && restored.jitter == 1)
+        expectError({ try trainer(options()).restore(SafeTensors(bytes: checkpoint.serialized(), name: "old"), path: "old") },
+                    contains: "jitter")
+    }
+
+    /// The loss network's window moves from step to step within 0…jitter − 1, the same way in
+    /// every run of a seed (so resumed runs stay exact), and not at all with jitter 1.
+    @Test func jitterMovesTheLossWindow() throws {
+        let a = try trainer(options()), b = try trainer(options())
+        let offsets = (0..<64).map { a.jitterOffsets(step: $0) }
+        #expect(offsets.allSatisfy { (0..<4).contains($0.dy) && (0..<4).contains($0.dx) })
+        #expect(Set(offsets.map { $0.dy * 4 + $0.dx }).count >= 12, "only \(Set(offsets.map { $0.dy * 4 + $0.dx }).count) of 16 windows in 64 steps")
+        #expect(offsets.map { [$0.dy, $0.dx] } == (0..<64).map { [b.jitterOffsets(step: $0).dy, b.jitterOffsets(step: $0).dx] })
+        var still = options()
+        still.jitter = 1
+        let c = try trainer(still)
+        #expect((0..<16).allSatisfy { c.jitterOffsets(step: $0) == (0, 0) })
+        var bad = options()
+        bad.jitter = 0
+        expectError({ try trainer(bad) }, contains: "jitter must be 1–16 pixels")
     }
 
     @Test func checkpointsFromOtherRunsAreRefused() throws {

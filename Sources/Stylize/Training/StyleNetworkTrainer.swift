@@ -89,6 +89,15 @@ public final class StyleNetworkTrainer {
         return options.learningRate * Float(0.1 + 0.9 * cosine)
     }
 
+    /// Where the loss network's window lies in step `step`'s pictures: 0…jitter − 1 on each axis,
+    /// drawn from the seed and the step, so that a resumed run sees the same windows.
+    public func jitterOffsets(step: Int) -> (dy: Int, dx: Int) {
+        guard options.jitter > 1 else { return (0, 0) }
+        var random = SeededGenerator(seed: options.seed ^ 0x6A69_7474_6572 &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
+        let j = UInt64(options.jitter)
+        return (Int(random.next() % j), Int(random.next() % j))
+    }
+
     /// The noise a texture network learns from at `step`: [batch, 3, crop, crop], 0–255, drawn
     /// from the seed and the step, so that a resumed run sees the same noise.
     public func textureBatch(step: Int) -> Tensor { Self.textureNoise(options: options, step: step) }
@@ -110,9 +119,13 @@ public final class StyleNetworkTrainer {
         do { output = try network.forward(batch, styles: options.architecture.styles > 1 ? styles : []) } catch {
             throw .network(error)
         }
-        let contentInput = options.texture ? batch : preprocessing.networkInput(pixels255: batch)
-        let outputInput = preprocessing.networkInput(pixels255: output)
-        var outputGradient = Tensor(shape: output.shape)
+        // The loss network sees every picture of the step through the same shifted window.
+        let (dy, dx) = jitterOffsets(step: step)
+        let cut = options.jitter - 1
+        func seen(_ x: Tensor) -> Tensor { x.window(y: dy, x: dx, height: x.shape[2] - cut, width: x.shape[3] - cut) }
+        let contentInput = options.texture ? batch : seen(preprocessing.networkInput(pixels255: batch))
+        let outputInput = seen(preprocessing.networkInput(pixels255: output))
+        var seenGradient = Tensor(shape: outputInput.shape)
         var mean = LossTerms()
         let share = 1 / Double(n)
         for i in 0..<n {
@@ -122,12 +135,14 @@ public final class StyleNetworkTrainer {
                 if !options.texture { try objective.setContent(contentInput.image(i)) }
                 (losses, gradient) = try objective.evaluate(outputInput.image(i))
             } catch { throw .network(error) }
-            preprocessing.addPixelGradient(gradient, to: &outputGradient, image: i, factor: Float(share))
+            preprocessing.addPixelGradient(gradient, to: &seenGradient, image: i, factor: Float(share))
             mean.content += share * losses.content
             mean.style += share * losses.style
             mean.tv += share * losses.tv
             mean.total += share * losses.total
         }
+        var outputGradient = Tensor(shape: output.shape)
+        outputGradient.setWindow(seenGradient, y: dy, x: dx)
         guard mean.total.isFinite, outputGradient.allFinite else { throw .diverged(step: step + 1) }
         do { try network.backward(outputGradient) } catch { throw .network(error) }
         optimizer.learningRate = learningRate(fractionDone: fractionDone)

@@ -19,6 +19,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var styleLossSettings = StyleLossSettings()
     /// Side of the square training crops, in pixels.
     public var cropSize = 256
+    /// Each step the loss network sees the batch's pictures (and photos) moved by 0…`jitter` − 1
+    /// pixels on each axis (cropped by `jitter` − 1), so the network cannot learn a pattern on a
+    /// fixed 4-pixel grid (its two stride-2 levels) that VGG-19's pooling grid rewards; 1: none.
+    public var jitter = 4
     /// Longer side the style pictures are resized to before their Gram matrices are taken.
     public var styleSize = 512
     public var batchSize = 4
@@ -64,6 +68,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         }
         try check(Set(styleLayers).count == styleLayers.count && Set(contentLayers).count == contentLayers.count, "a layer is listed twice")
         try check((32...4096).contains(cropSize) && cropSize % 4 == 0, "crop size must be a multiple of 4 in 32–4096 px, got \(cropSize)")
+        try check((1...16).contains(jitter) && jitter < cropSize / 2, "jitter must be 1–16 pixels (1: none), got \(jitter)")
         try check((32...4096).contains(styleSize), "style size must be in 32–4096 px, got \(styleSize)")
         try check((1...64).contains(batchSize), "batch size must be in 1–64, got \(batchSize)")
         try check(steps >= 1, "steps must be ≥ 1, got \(steps)")
