@@ -60,7 +60,6 @@ import StylizeModels
     func otherStyleLossesTrain(kind: StyleLossKind) throws {
         var o = options(steps: 40)
         o.learningRate = 1e-2
-        o.jitter = 1  // one fixed window: at 32 px the moving one makes the per-step totals too uneven to compare
         o.styleLosses = [StyleLossTerm(kind, layers: kind == .mrf ? [LayerWeight("relu2_1"), LayerWeight("relu3_1")] : nil)]
         let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -75,19 +74,21 @@ import StylizeModels
     }
 
     /// Two steps, a checkpoint through its file bytes, a new trainer, two more steps: the same
-    /// parameters, bit for bit, as four steps in one go.
+    /// parameters, bit for bit, as four steps in one go (with the loss window moving).
     @Test func resumedRunIsTheSameRun() throws {
         let dir = try photoFolder(copying: ["chelsea.png", "coffee.png", "rocket.jpg"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photos = try TrainingPhotos(folder: dir)
+        var o = options()
+        o.jitter = 4  // the moving loss window is drawn from the seed and the step too
 
-        let straight = try trainer(options())
+        let straight = try trainer(o)
         _ = try train(straight, photos: photos, until: 4)
 
-        let first = try trainer(options())
+        let first = try trainer(o)
         _ = try train(first, photos: photos, until: 2)
         let bytes = first.checkpoint().serialized()
-        let second = try trainer(options())
+        let second = try trainer(o)
         try second.restore(SafeTensors(bytes: bytes, name: "checkpoint"), path: "checkpoint")
         #expect(second.step == 2)
         _ = try train(second, photos: photos, until: 4)
@@ -96,15 +97,14 @@ import StylizeModels
             #expect(a.value.scalars == b.value.scalars, "\(a.name) differs after resuming")
         }
         // And training did move them.
-        let untrained = try trainer(options())
+        let untrained = try trainer(o)
         #expect(untrained.network.parameters[0].value.scalars != straight.network.parameters[0].value.scalars)
     }
 
     /// A checkpoint written before the style-loss and jitter options existed resumes as what it
     /// was: a Gram run whose loss network saw the pictures unmoved.
     @Test func checkpointsWithoutNewerOptionsResume() throws {
-        var old = options()
-        old.jitter = 1
+        let old = options()
         let first = try trainer(old)
         var checkpoint = first.checkpoint()
         var json = try #require(try JSONSerialization.jsonObject(with: Data(checkpoint.metadata["options"]!.utf8)) as? [String: Any])
@@ -115,21 +115,23 @@ import StylizeModels
         try second.restore(SafeTensors(bytes: checkpoint.serialized(), name: "old"), path: "old")
         let restored = try StyleNetworkTrainer.options(in: checkpoint, path: "old")
         #expect(restored.styleLosses == [.gram] && restored.jitter == 1)
-        expectError({ try trainer(options()).restore(SafeTensors(bytes: checkpoint.serialized(), name: "old"), path: "old") },
+        var moved = options()
+        moved.jitter = 4
+        expectError({ try trainer(moved).restore(SafeTensors(bytes: checkpoint.serialized(), name: "old"), path: "old") },
                     contains: "jitter")
     }
 
     /// The loss network's window moves from step to step within 0…jitter − 1, the same way in
     /// every run of a seed (so resumed runs stay exact), and not at all with jitter 1.
     @Test func jitterMovesTheLossWindow() throws {
-        let a = try trainer(options()), b = try trainer(options())
+        var moved = options()
+        moved.jitter = 4
+        let a = try trainer(moved), b = try trainer(moved)
         let offsets = (0..<64).map { a.jitterOffsets(step: $0) }
         #expect(offsets.allSatisfy { (0..<4).contains($0.dy) && (0..<4).contains($0.dx) })
         #expect(Set(offsets.map { $0.dy * 4 + $0.dx }).count >= 12, "only \(Set(offsets.map { $0.dy * 4 + $0.dx }).count) of 16 windows in 64 steps")
         #expect(offsets.map { [$0.dy, $0.dx] } == (0..<64).map { [b.jitterOffsets(step: $0).dy, b.jitterOffsets(step: $0).dx] })
-        var still = options()
-        still.jitter = 1
-        let c = try trainer(still)
+        let c = try trainer(options())
         #expect((0..<16).allSatisfy { c.jitterOffsets(step: $0) == (0, 0) })
         var bad = options()
         bad.jitter = 0

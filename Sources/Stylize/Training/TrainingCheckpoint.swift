@@ -41,14 +41,12 @@ extension StyleNetworkTrainer {
     }
 
     /// Options JSON with the fields that checkpoints from before a field existed lack filled
-    /// in with what such runs used: today's defaults, except where the default has changed since.
+    /// in with today's defaults (which are what such runs used).
     private static func withDefaults(_ json: Data) -> Data {
         guard let saved = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any],
               let defaults = (try? JSONEncoder.sorted.encode(TrainingOptions()))
                   .flatMap({ try? JSONSerialization.jsonObject(with: $0) }) as? [String: Any] else { return json }
-        let before: [String: Any] = ["jitter": 1]
-        let filled = defaults.merging(before) { _, old in old }.merging(saved) { _, mine in mine }
-        return (try? JSONSerialization.data(withJSONObject: filled)) ?? json
+        return (try? JSONSerialization.data(withJSONObject: defaults.merging(saved) { _, mine in mine })) ?? json
     }
 
     /// Continues from `checkpoint`, which must come from a run with the same options (the step

@@ -20,9 +20,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// Side of the square training crops, in pixels.
     public var cropSize = 256
     /// Each step the loss network sees the batch's pictures (and photos) moved by 0…`jitter` − 1
-    /// pixels on each axis (cropped by `jitter` − 1), so the network cannot learn a pattern on a
-    /// fixed 4-pixel grid (its two stride-2 levels) that VGG-19's pooling grid rewards; 1: none.
-    public var jitter = 4
+    /// pixels on each axis (cropped by `jitter` − 1), so that a pattern on the network's fixed
+    /// 4-pixel grid (its two stride-2 levels) does not meet VGG-19's pooling grid the same way
+    /// every step; 1: not moved.
+    public var jitter = 1
     /// Longer side the style pictures are resized to before their Gram matrices are taken.
     public var styleSize = 512
     public var batchSize = 4
