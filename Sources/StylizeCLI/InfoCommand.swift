@@ -32,6 +32,8 @@ struct InfoCommand: ParsableCommand {
                 do throws(DNNLError) {
                     kernel = try ConvReLU.kernelName(precision: precision)
                         + (precision == .bf16 && !cpu.hasNativeBF16 ? " (emulated: slower than fp32)" : "")
+                        + (precision == .fp32 && ConvolutionAlgorithm.automatic == .winograd
+                            ? "; Winograd F(2×2, 3×3) on oneDNN matmul for layers of \(ConvolutionAlgorithm.winogradChannels)+ channels" : "")
                 } catch {
                     kernel = "unavailable: \(error)"
                 }

@@ -38,6 +38,8 @@ public final class VGG19 {
     public let layers: [ConvReLU]
     public let pooling: Pooling
     public let precision: Precision
+    /// How the float32 convolutions are computed (bf16 ones are always direct).
+    public let algorithm: ConvolutionAlgorithm
     private let context = DNNLContext()
     private var plan: Plan?
     /// How deep the last forward pass went; backward starts no deeper.
@@ -46,7 +48,8 @@ public final class VGG19 {
     /// - Parameter convolutions: 16 (weight [out, in, 3, 3], bias [out]) pairs, conv1_1 … conv5_4.
     /// - Parameter precision: the kernels' arithmetic; bf16 is emulated (slowly) on AVX-512 CPUs
     ///   without it, and refused (`NNError.precisionUnavailable`) on older ones.
-    public init(convolutions: [(weight: Tensor, bias: Tensor)], pooling: Pooling, precision: Precision = .fp32) throws(NNError) {
+    public init(convolutions: [(weight: Tensor, bias: Tensor)], pooling: Pooling, precision: Precision = .fp32,
+                algorithm: ConvolutionAlgorithm = .automatic) throws(NNError) {
         guard precision.isAvailable else { throw .precisionUnavailable(precision, cpu: CPUCapabilities.current.isaName) }
         guard convolutions.count == Self.channels.count else {
             throw .wrongLayerCount(expected: Self.channels.count, got: convolutions.count)
@@ -68,6 +71,7 @@ public final class VGG19 {
         self.layers = layers
         self.pooling = pooling
         self.precision = precision
+        self.algorithm = algorithm
     }
 
     /// [out, in, kh, kw] → [out, 2·in, kh, kw] with the same kernel on both copies of the input.
@@ -155,8 +159,8 @@ public final class VGG19 {
         lastDepth = nil
         let p: Plan
         do {
-            p = try Plan(layers: layers, pooling: pooling, precision: precision, batch: batch, height: height, width: width,
-                         depth: depth, context: context)
+            p = try Plan(layers: layers, pooling: pooling, precision: precision, winograd: precision == .fp32 && algorithm == .winograd,
+                         batch: batch, height: height, width: width, depth: depth, context: context)
         } catch {
             throw .kernelUnavailable(error)
         }
@@ -186,8 +190,8 @@ private final class Plan {
     /// Loss gradients at the taps of `evaluate`, in the slots' own layouts; made on first use.
     private var tapGradients: [Int: DNNLMemory] = [:]
 
-    init(layers: [ConvReLU], pooling: Pooling, precision: Precision, batch: Int, height: Int, width: Int, depth: Int,
-         context: DNNLContext) throws(DNNLError) {
+    init(layers: [ConvReLU], pooling: Pooling, precision: Precision, winograd: Bool, batch: Int, height: Int, width: Int,
+         depth: Int, context: DNNLContext) throws(DNNLError) {
         self.depth = depth
         self.batch = batch
         self.height = height
@@ -200,6 +204,21 @@ private final class Plan {
         let imageMD = DNNLDesc.make([batch, inputChannels, height, width], dnnl_nchw, precision == .fp32 ? dnnl_f32 : dnnl_bf16)
         var md = precision == .fp32 ? imageMD : DNNLDesc.make([batch, 6, height, width], dnnl_format_tag_any, dnnl_bf16)
         var shape = [batch, inputChannels, height, width]
+        // One scratch buffer serves every Winograd layer in turn: the largest one's size.
+        var winogradBytes = 0
+        if winograd {
+            var (h, w) = (height, width)
+            for step in VGG19.steps[..<depth] {
+                switch step {
+                case .conv(let i) where layers[i].suitsWinograd:
+                    winogradBytes = max(winogradBytes, WinogradConv3x3.scratchBytes(
+                        inChannels: layers[i].inChannels, outChannels: layers[i].outChannels, batch: batch, height: h, width: w))
+                case .conv: break
+                case .pool: (h, w) = (h / 2, w / 2)
+                }
+            }
+        }
+        let winogradScratch = winogradBytes > 0 ? DNNLBuffer(byteCount: winogradBytes) : nil
         var compiled: [Compiled] = []
         var mds = [md]
         var shapes = [shape]
@@ -207,7 +226,8 @@ private final class Plan {
             switch step {
             case .conv(let i):
                 let p = try layers[i].compile(src: md, height: shape[2], width: shape[3],
-                                          diffSrcType: i == 0 ? dnnl_f32 : precision.dnnlType, context: context)
+                                              diffSrcType: i == 0 ? dnnl_f32 : precision.dnnlType,
+                                              winogradScratch: winogradScratch, context: context)
                 compiled.append(.conv(p))
                 if i == 0 { mds[0] = p.forward.md(dnnl_query_src_md) }  // the layout it chose for "any"
                 md = p.dst

@@ -44,9 +44,17 @@ public struct ConvReLU: Sendable {
     /// spatial size `height`×`width`.
     /// Activations and their gradients use `src`'s data type; `diffSrcType` is the type of the
     /// gradient this layer hands to its input (float32 for the image, whatever the precision).
+    /// With `winogradScratch` (at least `WinogradConv3x3.scratchBytes` for the layer), a
+    /// float32 layer wide enough and on a blocked layout runs both passes by Winograd's algorithm.
     package func compile(src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
-                 context: DNNLContext) throws(DNNLError) -> ConvReLUPlan {
-        try ConvReLUPlan(layer: self, src: src, height: height, width: width, diffSrcType: diffSrcType, context: context)
+                         winogradScratch: DNNLBuffer? = nil, context: DNNLContext) throws(DNNLError) -> ConvReLUPlan {
+        try ConvReLUPlan(layer: self, src: src, height: height, width: width, diffSrcType: diffSrcType,
+                         winogradScratch: winogradScratch, context: context)
+    }
+
+    /// Whether `compile` can take the Winograd path for this layer (given a blocked layout).
+    package var suitsWinograd: Bool {
+        min(inChannels, outChannels) >= ConvolutionAlgorithm.winogradChannels && inChannels % 16 == 0 && outChannels % 16 == 0
     }
 }
 
@@ -62,10 +70,12 @@ package final class ConvReLUPlan {
     /// Layout of the activation this layer writes (and of its gradient).
     package let dst: dnnl_memory_desc_t
     /// Layout of the gradient this layer's backward pass writes for its input.
-    package var diffSrc: dnnl_memory_desc_t { backwardData.md(dnnl_query_diff_src_md) }
+    package let diffSrc: dnnl_memory_desc_t
+    /// Both passes by Winograd's algorithm instead of oneDNN's primitives (see `compile`).
+    package let winograd: WinogradConv3x3?
 
     package init(layer: ConvReLU, src: dnnl_memory_desc_t, height: Int, width: Int, diffSrcType: dnnl_data_type_t,
-         context: DNNLContext) throws(DNNLError) {
+                 winogradScratch: DNNLBuffer?, context: DNNLContext) throws(DNNLError) {
         let oc = layer.outChannels, ic = layer.inChannels
         var src = src
         // In bf16 the weights and activations are bf16 while every kernel accumulates in fp32;
@@ -108,9 +118,29 @@ package final class ConvReLUPlan {
         reluBackward = DNNLPrimitive(pd: try context.primitiveDesc(&reluDesc, hint: reluHint, name: layer.name + " relu backward"),
                                      name: layer.name + " relu backward")
 
-        forwardWeights = Self.reordered(layer.weights, to: forward.md(dnnl_query_weights_md), context)
-        backwardWeights = Self.reordered(layer.weights, to: backwardData.md(dnnl_query_weights_md), context)
         bias = DNNLMemory(wrapping: layer.bias.storage, biasMD, context)
+
+        // Winograd where the layer is float32, wide, and both its input and its output are in
+        // the same 8- or 16-channel blocked layout; its input gradient then takes that layout too,
+        // and oneDNN's primitives (kept for their descriptors) need no weights of their own.
+        let (srcMD, outMD) = (src, dst)
+        let block = [8, 16].first { b in
+            let tag = b == 8 ? dnnl_nChw8c : dnnl_nChw16c
+            return DNNLDesc.equal(srcMD, DNNLDesc.make([batch, ic, height, width], tag))
+                && DNNLDesc.equal(outMD, DNNLDesc.make([batch, oc, height, width], tag))
+        }
+        if let winogradScratch, let block, type == dnnl_f32, diffSrcType == dnnl_f32, layer.suitsWinograd {
+            winograd = try WinogradConv3x3(weight: layer.weights.pointer.assumingMemoryBound(to: Float.self), outChannels: oc,
+                                           inChannels: ic, batch: batch, height: height, width: width, block: block,
+                                           scratch: winogradScratch, context: context)
+            diffSrc = src
+            (forwardWeights, backwardWeights) = (layer.weights, layer.weights)
+        } else {
+            winograd = nil
+            diffSrc = backwardData.md(dnnl_query_diff_src_md)
+            forwardWeights = Self.reordered(layer.weights, to: forward.md(dnnl_query_weights_md), context)
+            backwardWeights = Self.reordered(layer.weights, to: backwardData.md(dnnl_query_weights_md), context)
+        }
     }
 
     private static func reordered(_ memory: DNNLMemory, to md: dnnl_memory_desc_t, _ context: DNNLContext) -> DNNLMemory {
@@ -122,12 +152,23 @@ package final class ConvReLUPlan {
 
     /// dst = relu(conv(src) + bias)
     package func runForward(src: DNNLMemory, dst: DNNLMemory, context: DNNLContext) {
+        if let winograd {
+            winograd.forward(src: src.pointer.assumingMemoryBound(to: Float.self), dst: dst.pointer.assumingMemoryBound(to: Float.self),
+                             bias: bias.pointer.assumingMemoryBound(to: Float.self))
+            return
+        }
         context.execute(forward, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, forwardWeights),
                                   (DNNL_ARG_BIAS, bias), (DNNL_ARG_DST, dst)])
     }
 
-    /// diffSrc = convᵀ(relu'(dst) ⊙ diffDst). Overwrites diffDst with the pre-ReLU gradient.
+    /// diffSrc = convᵀ(relu'(dst) ⊙ diffDst). May overwrite diffDst with the pre-ReLU gradient.
     package func runBackward(dst: DNNLMemory, diffDst: DNNLMemory, diffSrc: DNNLMemory, context: DNNLContext) {
+        if let winograd {
+            winograd.backwardData(diffDst: diffDst.pointer.assumingMemoryBound(to: Float.self),
+                                  out: dst.pointer.assumingMemoryBound(to: Float.self),
+                                  diffSrc: diffSrc.pointer.assumingMemoryBound(to: Float.self))
+            return
+        }
         context.execute(reluBackward, [(DNNL_ARG_DST, dst), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_SRC, diffDst)])
         context.execute(backwardData, [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, backwardWeights),
                                        (DNNL_ARG_DIFF_SRC, diffSrc)])

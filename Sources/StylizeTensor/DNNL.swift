@@ -77,6 +77,14 @@ public enum DNNLDesc {
         return md
     }
 
+    /// A plain descriptor with explicit strides (in elements), e.g. padded rows.
+    public static func make(_ dims: [Int], strides: [Int], _ type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        dnnlCheck(dnnl_memory_desc_init_by_strides(&md, Int32(dims.count), Self.dims(dims), type, Self.dims(strides)),
+                  "memory descriptor \(dims) strides \(strides)")
+        return md
+    }
+
     public static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
         var a = a, b = b
         return dnnl_memory_desc_equal(&a, &b) != 0
