@@ -6,8 +6,8 @@ Usage: run-onnxruntime.py FOLDER, where FOLDER/cases.json is
     {"model": "model.onnx", "cases": [{"inputs": [{"name": "input", "shape": [1, 3, 32, 48], "file": "x.f32"}]}]}
 and each input file holds float32 little-endian values. Writes FOLDER/case<i>.<output>.f32 and
 FOLDER/results.json with each case's output shapes and the model's producer, opset and metadata.
-With "transformer_net": {"parameters": "p.f32", "names": [[name, shape], ...], "residual_blocks": R}
-it also writes FOLDER/case<i>.reference.f32, the network's output computed in NumPy from those
+With "transformer_net": {"parameters": "p.f32", "names": [[name, shape], ...], "residual_blocks": R,
+"upsampling": "nearest"|"bilinear"} it also writes FOLDER/case<i>.reference.f32, the network's output computed in NumPy from those
 parameters (transformer_net_numpy.py; the style weights are the input "style_weights", if any).
 The model is first checked with onnx.checker (full check, with shape inference), so a file that
 onnxruntime happens to accept but the spec does not fails here.
@@ -52,7 +52,8 @@ if net:
         offset += n
     assert offset == flat.size, "the parameter file holds more values than the names describe"
     for i, feeds in enumerate(cases):
-        y = forward(params, feeds["input"], net["residual_blocks"], feeds.get("style_weights"))
+        y = forward(params, feeds["input"], net["residual_blocks"], feeds.get("style_weights"),
+                    net.get("upsampling", "nearest"))
         y.astype("<f4").tofile(os.path.join(folder, f"case{i}.reference.f32"))
 
 with open(os.path.join(folder, "results.json"), "w") as f:

@@ -8,12 +8,28 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def forward(params, x, residual_blocks, style_weights=None):
+def bilinear2x(x, axis):
+    """interpolate(mode="bilinear", scale_factor=2, align_corners=False) along one axis: output
+    i samples input coordinate (i + 0.5) / 2 - 0.5, clamped at 0, between its two neighbours."""
+    n = x.shape[axis]
+    src = np.maximum((np.arange(2 * n) + 0.5) / 2 - 0.5, 0)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    t = src - lo
+    shape = [1] * x.ndim
+    shape[axis] = 2 * n
+    t = t.reshape(shape)
+    return np.take(x, lo, axis=axis) * (1 - t) + np.take(x, hi, axis=axis) * t
+
+
+def forward(params, x, residual_blocks, style_weights=None, upsampling="nearest"):
     """params: name -> array as TransformerNetArchitecture.parameterShapes; x: [N, 3, H, W]."""
     mix = np.ones(1) if style_weights is None else np.asarray(style_weights, dtype=np.float64)
 
     def conv(x, name, stride=1, upsample=False):
-        if upsample:
+        if upsample and upsampling == "bilinear":
+            x = bilinear2x(bilinear2x(x, 2), 3)
+        elif upsample:
             x = x.repeat(2, axis=2).repeat(2, axis=3)  # interpolate(mode="nearest", scale_factor=2)
         w, b = params[name + ".weight"], params[name + ".bias"]
         p = w.shape[2] // 2

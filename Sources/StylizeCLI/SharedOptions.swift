@@ -107,6 +107,7 @@ enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
 
 extension StyleTransferOptions.Optimizer: ExpressibleByArgument {}
 extension StyleTransferOptions.Pooling: ExpressibleByArgument {}
+extension UpsamplingMode: ExpressibleByArgument {}
 
 /// "relu1_1,relu2_1:0.5" → layers with weights (1 where none is given).
 func parseLayers(_ text: String, option: String) throws -> [LayerWeight] {

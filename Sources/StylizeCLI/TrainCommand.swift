@@ -89,6 +89,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Residual blocks.")
     var residualBlocks: Int = TransformerNetArchitecture.standard.residualBlocks
 
+    @Option(name: .long, help: "How the decoder's two upsampling convolutions enlarge their input: nearest (as PyTorch examples' and Johnson et al.'s networks) or bilinear.")
+    var upsample: UpsamplingMode = TransformerNetArchitecture.standard.upsampling
+
     @Option(name: .long, help: "The checkpoint file (default: the output's name with .ckpt.safetensors).")
     var checkpoint: String?
 
@@ -157,7 +160,8 @@ struct TrainCommand: ParsableCommand {
         guard widths.count == 3, let c = widths as? [Int] else {
             throw ValidationError("--channels takes three widths such as 32,64,128, got '\(channels)'")
         }
-        o.architecture = TransformerNetArchitecture(channels: c, residualBlocks: residualBlocks, styles: pictures.count)
+        o.architecture = TransformerNetArchitecture(channels: c, residualBlocks: residualBlocks, styles: pictures.count,
+                                                    upsampling: upsample)
         o.texture = texture != nil
         o.precision = try precision.resolved()
         try o.validate()

@@ -4,7 +4,7 @@ import StylizeIO
 
 /// Johnson, Alahi & Fei-Fei's image transformation network (2016) as PyTorch's
 /// examples/fast_neural_style builds it: three convolutions down (the last two with stride 2),
-/// residual blocks, two nearest-upsampling convolutions up and a 9×9 convolution to RGB, with
+/// residual blocks, two upsampling convolutions up (nearest, or bilinear) and a 9×9 convolution to RGB, with
 /// reflection padding and instance normalization throughout. Pictures in and out are RGB in
 /// 0–255. Its parameter names match `transformer_net.py`'s.
 public final class TransformerNet {
@@ -47,8 +47,9 @@ public final class TransformerNet {
         layers += conv("conv2", c1, c2, kernel: 3, stride: 2) + norm("in2", c2)
         layers += conv("conv3", c2, c3, kernel: 3, stride: 2) + norm("in3", c3)
         layers += (0..<architecture.residualBlocks).map { residual($0 + 1, c3) }
-        layers += [Upsample2x()] + conv("deconv1", c3, c2, kernel: 3) + norm("in4", c2)
-        layers += [Upsample2x()] + conv("deconv2", c2, c1, kernel: 3) + norm("in5", c1)
+        let upsampling = architecture.upsampling
+        layers += [Upsample2x(mode: upsampling)] + conv("deconv1", c3, c2, kernel: 3) + norm("in4", c2)
+        layers += [Upsample2x(mode: upsampling)] + conv("deconv2", c2, c1, kernel: 3) + norm("in5", c1)
         layers += conv("deconv3", c1, 3, kernel: 9)
         layers.append(ChannelAffine(scale: Self.outputScale, offsets: Self.outputOffsets))
         network = Sequential(layers)

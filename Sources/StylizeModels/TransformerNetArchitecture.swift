@@ -1,3 +1,5 @@
+import StylizeNN
+
 /// The shape of a feed-forward style network (Johnson, Alahi & Fei-Fei 2016, as in PyTorch
 /// examples' `fast_neural_style/transformer_net.py`): three convolutions down, residual blocks,
 /// two upsampling convolutions and a 9×9 convolution out, each but the last followed by instance
@@ -12,20 +14,35 @@ public struct TransformerNetArchitecture: Sendable, Equatable, Codable {
     public var residualBlocks: Int
     /// How many styles the network holds (1: a plain network; more: conditional instance norm).
     public var styles: Int
+    /// How the two upsampling convolutions enlarge their input (nearest in Johnson et al.'s and
+    /// PyTorch examples' networks; bilinear leaves no 2-pixel pattern for the convolution to learn).
+    public var upsampling: UpsamplingMode
 
     /// Johnson et al.'s network: channels 32, 64, 128 and five residual blocks, one style.
     public static let standard = TransformerNetArchitecture(channels: [32, 64, 128], residualBlocks: 5, styles: 1)
 
-    public init(channels: [Int] = [32, 64, 128], residualBlocks: Int = 5, styles: Int = 1) {
+    public init(channels: [Int] = [32, 64, 128], residualBlocks: Int = 5, styles: Int = 1, upsampling: UpsamplingMode = .nearest) {
         self.channels = channels
         self.residualBlocks = residualBlocks
         self.styles = styles
+        self.upsampling = upsampling
+    }
+
+    private enum CodingKeys: String, CodingKey { case channels, residualBlocks, styles, upsampling }
+
+    /// Checkpoints from before `upsampling` existed were nearest.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        channels = try c.decode([Int].self, forKey: .channels)
+        residualBlocks = try c.decode(Int.self, forKey: .residualBlocks)
+        styles = try c.decode(Int.self, forKey: .styles)
+        upsampling = try c.decodeIfPresent(UpsamplingMode.self, forKey: .upsampling) ?? .nearest
     }
 
     /// A one-line description, "32,64,128 × 5 blocks".
     public var summary: String {
         channels.map(String.init).joined(separator: ",") + " × \(residualBlocks) blocks"
-            + (styles > 1 ? ", \(styles) styles" : "")
+            + (styles > 1 ? ", \(styles) styles" : "") + (upsampling == .nearest ? "" : ", \(upsampling.rawValue) upsampling")
     }
 
     /// Why these numbers make no network, or nil when they do.

@@ -159,6 +159,18 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
         try checkGradients(up, input: randomTensor([2, 3, 3, 5], seed: 17))
     }
 
+    /// PyTorch's `interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)` of
+    /// [[1, 2], [3, 4]], and of a 1 × 3 row (edges clamp: the first and last pixels repeat).
+    @Test func bilinearUpsamplingAsPyTorch() throws {
+        let up = Upsample2x(mode: .bilinear)
+        let y = try up.forward(Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4]))
+        #expect(y.scalars == [1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0])
+        let row = try up.forward(Tensor(shape: [1, 1, 1, 3], scalars: [0, 4, 8]))
+        #expect(row.scalars == [0, 1, 3, 5, 7, 8, 0, 1, 3, 5, 7, 8])
+        try checkGradients(up, input: randomTensor([2, 3, 3, 5], seed: 17))
+        try checkGradients(up, input: randomTensor([1, 2, 1, 1], seed: 18))
+    }
+
     @Test func residualBlockGradients() throws {
         let block = Residual(Sequential([ReflectionPad2D(padding: 1), conv(6, 6, kernel: 3, seed: 21),
                                          InstanceNorm(name: "in", channels: 6, fusedReLU: true, context: context)]))

@@ -95,6 +95,7 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
         for (name, _) in a.parameterShapes { parameters[name]!.withUnsafeBufferPointer { blob.append(Data(buffer: $0)) } }
         try blob.write(to: folder.appendingPathComponent("parameters.f32"))
         spec["transformer_net"] = ["parameters": "parameters.f32", "residual_blocks": a.residualBlocks,
+                                   "upsampling": a.upsampling.rawValue,
                                    "names": a.parameterShapes.map { [$0.name, $0.shape] as [Any] }]
     }
     try JSONSerialization.data(withJSONObject: spec).write(to: folder.appendingPathComponent("cases.json"))
@@ -129,8 +130,8 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
 @Suite struct TransformerNetExportTests {
     static let small = [8, 16, 32]
 
-    func architecture(styles: Int) -> TransformerNetArchitecture {
-        TransformerNetArchitecture(channels: Self.small, residualBlocks: 2, styles: styles)
+    func architecture(styles: Int, upsampling: UpsamplingMode = .nearest) -> TransformerNetArchitecture {
+        TransformerNetArchitecture(channels: Self.small, residualBlocks: 2, styles: styles, upsampling: upsampling)
     }
 
     @Test func standardArchitectureHasJohnsonsParameterCount() {
@@ -185,8 +186,9 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
     /// and feeds, and both against NumPy's float64 forward pass written from transformer_net.py
     /// (which catches a miswired graph that both executors would run alike): within 1e-4 of the
     /// output's largest magnitude. Includes a size that is no multiple of 4 (30 × 34 → 32 × 36).
-    @Test(arguments: [1, 3]) func matchesOnnxruntime(styles: Int) throws {
-        let a = architecture(styles: styles)
+    @Test(arguments: [(1, UpsamplingMode.nearest), (3, .nearest), (1, .bilinear), (3, .bilinear)])
+    func matchesOnnxruntime(styles: Int, upsampling: UpsamplingMode) throws {
+        let a = architecture(styles: styles, upsampling: upsampling)
         let parameters = randomParameters(a, seed: 3)
         let data = try TransformerNetExport.model(architecture: a, parameters: parameters)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stylize-export-\(UUID().uuidString)")
@@ -201,7 +203,8 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
         #expect(info["opset"] as? [Int] == [TransformerNetExport.opset])
         #expect(info["metadata"] as? [String: String] == [
             "architecture": "TransformerNet", "channels": "8,16,32", "residual_blocks": "2",
-            "styles": String(styles), "pixel_range": styles == 1 ? "0-255" : "0-1", "input": "photo",
+            "styles": String(styles), "upsampling": upsampling.rawValue, "pixel_range": styles == 1 ? "0-255" : "0-1",
+            "input": "photo",
         ])
 
         /// Within 1e-4 of the reference's largest magnitude.
@@ -209,7 +212,7 @@ func runOnnxruntime(_ folder: URL, _ cases: [[String: Tensor]],
             #expect(y.shape == reference.shape, "\(what)")
             guard y.shape == reference.shape else { return }
             let error = maxAbsDifference(y, reference), scale = reference.maxAbs
-            print("export, \(styles) styles, \(what): max abs difference \(error), output scale \(scale)")
+            print("export, \(styles) styles, \(upsampling), \(what): max abs difference \(error), output scale \(scale)")
             #expect(error <= 1e-4 * scale, "\(what)")
         }
         let models = try [ONNXFusion.all, .none].map { ($0, try ONNXModel(serialized: data, fusion: $0)) }

@@ -161,8 +161,10 @@ import StylizeModels
     }
 
     /// What the trainer computes, the ONNX file computes in Stylize's executor.
-    @Test func exportedNetworkMatchesTheTrainer() throws {
-        let t = try trainer(options())
+    @Test(arguments: UpsamplingMode.allCases) func exportedNetworkMatchesTheTrainer(upsampling: UpsamplingMode) throws {
+        var o = options()
+        o.architecture.upsampling = upsampling
+        let t = try trainer(o)
         let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try train(t, photos: TrainingPhotos(folder: dir), until: 2)

@@ -7,8 +7,9 @@ import StylizeModels
 /// executor (`stylize fast --model`, `MultiStyleNetwork`) and in onnxruntime.
 ///
 /// The file imports operator set 17 (IR version 8), the newest both executors run, and uses
-/// Pad (reflect, pads as an input), Resize (nearest ×2: asymmetric coordinates, floor, which is
-/// PyTorch's `interpolate(mode="nearest")`), Conv, InstanceNormalization (ε 1e-5), Relu and Add;
+/// Pad (reflect, pads as an input), Resize (×2; nearest: asymmetric coordinates, floor, which is
+/// PyTorch's `interpolate(mode="nearest")`; bilinear: linear, half-pixel, PyTorch's
+/// `interpolate(mode="bilinear", align_corners=False)`), Conv, InstanceNormalization (ε 1e-5), Relu and Add;
 /// with several styles also MatMul and Mul. Batch, height and width are symbolic (`N`, `H`, `W`),
 /// so one file runs at any picture size of at least 5 × 5 pixels; the output is 4·⌈H/4⌉ ×
 /// 4·⌈W/4⌉ (two stride-2 convolutions, two ×2 upsamplings), the input's size when both are
@@ -24,7 +25,7 @@ import StylizeModels
 /// - Texture networks (`texture: true`, Ulyanov et al. 2016) have the one-style interface, but
 ///   their input is noise: each value uniform in 0–255, independently (`TextureNoise`).
 ///
-/// The file's metadata (`architecture`, `channels`, `residual_blocks`, `styles`, `pixel_range`,
+/// The file's metadata (`architecture`, `channels`, `residual_blocks`, `styles`, `upsampling`, `pixel_range`,
 /// `input`: `photo` or `noise`) and doc string describe the network for a reader without the
 /// checkpoint.
 public enum TransformerNetExport {
@@ -43,7 +44,8 @@ public enum TransformerNetExport {
                              texture: Bool = false) throws(ExportError) -> Data {
         try check(architecture, parameters)
         if texture && architecture.styles > 1 { throw .invalidArchitecture("a texture network learns one texture, not \(architecture.styles)") }
-        var w = Writer(builder: ONNXGraphBuilder(name: "transformer_net"), parameters: parameters, styles: architecture.styles)
+        var w = Writer(builder: ONNXGraphBuilder(name: "transformer_net"), parameters: parameters, styles: architecture.styles,
+                       upsampling: architecture.upsampling)
         let several = architecture.styles > 1
         w.builder.addInput("input", [.symbolic("N"), .fixed(3), .symbolic("H"), .symbolic("W")])
         var x = "input"
@@ -84,7 +86,7 @@ public enum TransformerNetExport {
         do {
             return try w.builder.serialized(opset: opset, irVersion: irVersion, docString: doc, metadata: [
                 "architecture": "TransformerNet", "channels": channels, "residual_blocks": String(a.residualBlocks),
-                "styles": String(a.styles), "pixel_range": range, "input": texture ? "noise" : "photo",
+                "styles": String(a.styles), "upsampling": a.upsampling.rawValue, "pixel_range": range, "input": texture ? "noise" : "photo",
             ])
         } catch {
             throw .serialization("\(error)")
@@ -109,6 +111,7 @@ private struct Writer {
     var builder: ONNXGraphBuilder
     let parameters: [String: Tensor]
     let styles: Int
+    let upsampling: UpsamplingMode
 
     /// [Upsample ×2] → reflection pad → convolution → instance norm → [ReLU]: one layer of the
     /// network, as transformer_net.py's ConvLayer / UpsampleConvLayer with their norms.
@@ -129,10 +132,17 @@ private struct Writer {
             if !builder.hasInitializer("upsample_scales") {
                 builder.addInitializer("upsample_scales", Tensor(shape: [4], scalars: [1, 1, 2, 2]))
             }
-            y = builder.node("Resize", [y, "", "upsample_scales"], output: "\(name).upsample", attributes: [
-                "mode": .string("nearest"), "coordinate_transformation_mode": .string("asymmetric"),
-                "nearest_mode": .string("floor"),
-            ])
+            switch upsampling {
+            case .nearest:
+                y = builder.node("Resize", [y, "", "upsample_scales"], output: "\(name).upsample", attributes: [
+                    "mode": .string("nearest"), "coordinate_transformation_mode": .string("asymmetric"),
+                    "nearest_mode": .string("floor"),
+                ])
+            case .bilinear:
+                y = builder.node("Resize", [y, "", "upsample_scales"], output: "\(name).upsample", attributes: [
+                    "mode": .string("linear"), "coordinate_transformation_mode": .string("half_pixel"),
+                ])
+            }
         }
         let p = kernel / 2, pads = "reflect_pads_\(p)"
         if !builder.hasInitializer(pads) { builder.addInitializer(pads, int64s: [0, 0, p, p, 0, 0, p, p], shape: [8]) }
