@@ -25,6 +25,7 @@ struct FastCommand: ParsableCommand {
           stylize fast photos/ --style 5 -o styled/
           stylize fast photo.jpg --contact-sheet -o sheet.png
           stylize fast photo.jpg --model mosaic.onnx -o out.png
+          stylize fast photo.jpg --model paintings --style 0:0.5,2:0.5 -o out.png
         """
     )
 
@@ -48,9 +49,15 @@ struct FastCommand: ParsableCommand {
     var contactSheet = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Run this ONNX network instead: one RGB picture in and out (e.g. a Johnson fast-neural-style export), or, with --style, a picture and a style weight vector.",
-        valueName: "file.onnx"))
+        "Run this ONNX network instead (a file, or the name of a network in networks/): one RGB picture in and out (e.g. a Johnson fast-neural-style export), or, with --style, a picture and a style weight vector (multistyle26, or a network trained with several --style).",
+        valueName: "file.onnx|name"))
     var model: String?
+
+    /// `--model` as a file: the path given, or the network of that name in networks/ when no
+    /// such file exists.
+    var modelPath: String? {
+        model.map { FileManager.default.fileExists(atPath: $0) ? $0 : BundledNetworks.path(named: $0) ?? $0 }
+    }
 
     @Option(name: .long, help: ArgumentHelp("Pixel values a --model network works in: 255 (0-255, Johnson et al.'s networks) or 1 ([0, 1]).", valueName: "255|1"))
     var pixelScale: Float = 255
@@ -129,7 +136,7 @@ struct FastCommand: ParsableCommand {
         let options = FastStyleOptions(strength: strength, preserveColor: preserveColor)
         let progress = !quiet && isatty(STDERR_FILENO) != 0
         if contactSheet {
-            let network = try model.map { try MultiStyleNetwork(path: $0) } ?? MultiStyleNetwork.cached()
+            let network = try modelPath.map { try MultiStyleNetwork(path: $0) } ?? MultiStyleNetwork.cached()
             let photo = try fitted(ImageIO.load(input), longerSide: size ?? 256, name: input)
             let sheet = try ContactSheet.make(photo: photo, network: network, options: options) { done, total in
                 if progress { FileHandle.standardError.write("\r\u{1B}[Kstyle \(done)/\(total)".data(using: .utf8)!) }
@@ -189,7 +196,7 @@ struct FastCommand: ParsableCommand {
             let network = try PictureNetwork(path: BundledNetworks.path(named: name) ?? name)
             return { try network.stylize($0) }
         case .styles(let spec):
-            let network = try model.map { try MultiStyleNetwork(path: $0) } ?? MultiStyleNetwork.cached()
+            let network = try modelPath.map { try MultiStyleNetwork(path: $0) } ?? MultiStyleNetwork.cached()
             let weights = try StyleWeights(parsing: spec, count: network.styleCount)
             return { try network.stylize($0, weights: weights) }
         case .styleImage(let painting):
@@ -197,7 +204,7 @@ struct FastCommand: ParsableCommand {
             let vector = try network.styleVector(of: ImageIO.load(painting))
             return { try network.stylize($0, styleVector: vector) }
         case .model:
-            let network = try PictureNetwork(path: model!, pixelScale: pixelScale)
+            let network = try PictureNetwork(path: modelPath!, pixelScale: pixelScale)
             return { try network.stylize($0) }
         case .contactSheet:
             fatalError("the contact sheet has its own path")

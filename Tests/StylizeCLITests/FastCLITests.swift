@@ -44,7 +44,8 @@ import Testing
         #expect(try ImageIO.load("\(dir)/zero.png").pixels.scalars == ImageIO.load(photo).pixels.scalars)
     }
 
-    /// Every network shipped in networks/ runs by name: style networks change the photo, texture
+    /// Every network shipped in networks/ runs by name: style networks change the photo, networks
+    /// of several styles (which `--style NAME` refuses) differ from style to style, texture
     /// networks (which `fast` refuses) draw a picture that is not flat.
     @Test func everyShippedNetworkRunsByName() throws {
         let dir = try temporaryDirectory()
@@ -62,6 +63,18 @@ import Testing
                 let mean = out.reduce(0, +) / Float(out.count)
                 let spread = (out.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(out.count)).squareRoot()
                 #expect(spread > 0.03, "\(name) draws a flat picture (spread \(spread))")
+                continue
+            }
+            if r.status != 0 && r.stderr.contains("styles (made by `stylize train` with several --style)") {
+                // A network of several styles: each style by index, through --model NAME.
+                var pictures: [[Float]] = []
+                for style in 0..<2 {
+                    let s = try stylize(["fast", photo, "--model", name, "--style", "\(style)", "--size", "96", "-o", "\(dir)/\(name)\(style).png"])
+                    #expect(s.status == 0, "\(name) style \(style): \(s.stderr)")
+                    pictures.append(try ImageIO.load("\(dir)/\(name)\(style).png").pixels.scalars)
+                }
+                let change = zip(pictures[0], pictures[1]).map { abs($0 - $1) }.reduce(0, +) / Float(pictures[0].count)
+                #expect(change > 0.02, "\(name)'s styles 0 and 1 barely differ (mean |Δ| \(change))")
                 continue
             }
             #expect(r.status == 0, "\(name): \(r.stderr)")

@@ -145,4 +145,31 @@ import Testing
         #expect(notStyle.status == 1 && notStyle.stderr.contains("a texture network"), "\(notStyle.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.png"))
     }
+
+    /// Two --style pictures train one network with conditional instance norm; `fast --model`
+    /// (by path or by name) picks a style or blends them, and `--style NAME` says how to.
+    @Test func multiStyleTrainsAndBlends() throws {
+        let dir = try fixtures()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trained = try train(dir, ["--style", "\(examples)/the_scream.jpg", "--steps", "2"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let env = ["STYLIZE_NETWORKS": dir]
+        func fast(_ args: [String], _ out: String) throws -> RunResult {
+            try stylize(["fast", "\(examples)/chelsea.png", "--size", "64"] + args + ["-o", "\(dir)/\(out)"], environment: env)
+        }
+        let runs = [try fast(["--model", "\(dir)/net.onnx", "--style", "0"], "first.png"),
+                    try fast(["--model", "net", "--style", "1"], "second.png"),
+                    try fast(["--model", "net", "--style", "0:0.5,1:0.5"], "blend.png")]
+        for r in runs { #expect(r.status == 0, "\(r.stderr)") }
+        let (first, second, blend) = try (ImageIO.load("\(dir)/first.png"), ImageIO.load("\(dir)/second.png"), ImageIO.load("\(dir)/blend.png"))
+        #expect(first.width == 64)
+        #expect(first.pixels.scalars != second.pixels.scalars, "the two styles differ")
+        #expect(blend.pixels.scalars != first.pixels.scalars && blend.pixels.scalars != second.pixels.scalars)
+
+        let byStyle = try fast(["--style", "net"], "x.png")
+        #expect(byStyle.status == 1 && byStyle.stderr.contains("it holds 2 styles") && byStyle.stderr.contains("--model"), "\(byStyle.stderr)")
+        let outOfRange = try fast(["--model", "net", "--style", "2"], "y.png")
+        #expect(outOfRange.status != 0, "\(outOfRange.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/x.png") && !FileManager.default.fileExists(atPath: "\(dir)/y.png"))
+    }
 }
