@@ -56,7 +56,8 @@ struct MeasureCommand: ParsableCommand {
         let contentImage = try ImageIO.load(content)
         let styles = try style.map { try ImageIO.load($0) }
         let weightsFile = try VGG19Weights.load(path: weights ?? WeightsCache.existingWeightsPath())
-        let d = try StyleTransfer(weights: weightsFile, options: o).distances(of: image, content: contentImage, styles: styles)
+        let transfer = try StyleTransfer(weights: weightsFile, options: o)
+        let d = try transfer.distances(of: image, content: contentImage, styles: styles)
         var lines = [("content", d.content), ("style", d.style), ("tv", d.tv), ("total", d.total)]
         lines += d.contentTerms.sorted { $0.key < $1.key }.map { ("content \($0.key)", $0.value) }
         lines += d.styleTerms.sorted { $0.key < $1.key }.map { ("style \($0.key)", $0.value) }
@@ -64,9 +65,8 @@ struct MeasureCommand: ParsableCommand {
         // pictures made with different losses compare on one scale.
         let own = Dictionary(uniqueKeysWithValues: try loss.styleLossOptions.terms().map { ($0.kind, $0.layers) })
         for kind in StyleLossKind.allCases {
-            var single = o
-            single.styleLosses = [StyleLossTerm(kind, layers: own[kind] ?? kind.defaultLayers)]
-            let s = try StyleTransfer(weights: weightsFile, options: single).distances(of: image, content: contentImage, styles: styles)
+            let s = try transfer.distances(of: image, content: contentImage, styles: styles,
+                                           styleLosses: [StyleLossTerm(kind, layers: own[kind] ?? kind.defaultLayers)])
             lines.append(("style-loss \(kind)", s.style))
         }
         for (name, value) in lines { print("\(name) \(String(format: "%.6g", value))") }

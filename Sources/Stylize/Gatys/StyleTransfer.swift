@@ -182,7 +182,16 @@ public struct StyleTransfer {
     /// precision. `content` and `style` of the result are the content and style distances
     /// (before the content and style weights); `total` is the objective's value. Comparing two
     /// pictures of the same size this way says which is nearer its content and its style.
-    public func distances(of image: Image, content: Image, styles: [Image]) throws(StylizeError) -> LossTerms {
+    ///
+    /// - Parameter styleLosses: other style losses to measure with instead of the options' own
+    ///   (the same network serves them all).
+    public func distances(of image: Image, content: Image, styles: [Image],
+                          styleLosses: [StyleLossTerm]? = nil) throws(StylizeError) -> LossTerms {
+        var options = options
+        if let styleLosses {
+            options.styleLosses = styleLosses
+            try options.validate()
+        }
         guard !styles.isEmpty || options.styleWeight == 0 else { throw .invalidOption("no style image given") }
         if !options.styleBlendWeights.isEmpty && options.styleBlendWeights.count != styles.count {
             throw .invalidOption("\(options.styleBlendWeights.count) style blend weights for \(styles.count) style images")
