@@ -5,7 +5,8 @@
 #   bash scripts/artifact-check.sh PHOTO NETWORK [NETWORK ...]
 #
 # NETWORK: an ONNX file (`stylize fast --model`), or style:N for multistyle26's style N (the
-# pretrained network `stylize fast --style N` runs), as a reference.
+# pretrained network `stylize fast --style N` runs), as a reference; FILE.onnx@I for style I of a
+# network of several styles.
 #
 # Env: OUT (folder for pictures and crops, default out/artifacts); PAD (default 64).
 set -euo pipefail
@@ -25,6 +26,8 @@ echo "| --- | --- | --- | --- | --- | --- |"
 for net in "$@"; do
     case "$net" in
         style:*) name="multistyle26 style ${net#style:}" file="style${net#style:}" choose=(--style "${net#style:}") ;;
+        *@*) name="$(basename "${net%.onnx@*}") style ${net##*@}" file="$(basename "${net%.onnx@*}")_style${net##*@}"
+             choose=(--model "${net%@*}" --style "${net##*@}") ;;
         *) name=$(basename "${net%.onnx}") file="$name" choose=(--model "$net") ;;
     esac
     "$bin" fast "$photo" "${choose[@]}" -o "$out/${base}_${file}.png" --quiet

@@ -5,6 +5,7 @@
 #
 #   bash scripts/train-quality.sh PAINTING PHOTO NETWORK.onnx [NETWORK.onnx ...]
 #
+# NETWORK.onnx@I measures style I of a network of several styles (`fast --model FILE --style I`).
 # Env: OUT (folder for the pictures, default out/quality); GATYS=0 leaves the Gatys run out (it
 # takes about a minute a photo). Every picture is at the photo's size.
 # The issue's bar: a network's style distance at most a quarter of the photo's own.
@@ -38,8 +39,11 @@ if [ "${GATYS:-1}" != 0 ]; then
     rows+=("Gatys, 100 iterations|$out/${base}_gatys100.png")
 fi
 for net in "$@"; do
-    name=$(basename "${net%.onnx}")
-    "$bin" fast "$photo" --model "$net" -o "$out/${base}_${name}.png" --quiet
+    file=${net%@*} name=$(basename "${net%.onnx}") choose=(--model "${net%@*}")
+    if [ "$file" != "$net" ]; then  # FILE.onnx@I: style I of a network of several styles
+        name="$(basename "${file%.onnx}")_style${net##*@}" choose+=(--style "${net##*@}")
+    fi
+    "$bin" fast "$photo" "${choose[@]}" -o "$out/${base}_${name}.png" --quiet
     rows+=("network $name|$out/${base}_${name}.png")
 done
 echo "| picture | content | style | style ÷ photo's |"
