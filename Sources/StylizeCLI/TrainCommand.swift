@@ -47,8 +47,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Content loss weight.")
     var contentWeight: Float = TrainingOptions().contentWeight
 
-    @Option(name: .long, parsing: .unconditional, help: "Style loss weight.")
-    var styleWeight: Float = TrainingOptions().styleWeight
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Style loss weight; with several --style, one for all or one per style, comma-separated in their order (e.g. 0.25,0.6,0.5).",
+        valueName: "w|w1,w2,..."))
+    var styleWeight: String = "\(TrainingOptions().styleWeight)"
 
     @Option(name: .long, parsing: .unconditional, help: "Total-variation weight.")
     var tvWeight: Float = TrainingOptions().tvWeight
@@ -142,7 +144,11 @@ struct TrainCommand: ParsableCommand {
     func options() throws -> TrainingOptions {
         var o = TrainingOptions()
         o.contentWeight = contentWeight
-        o.styleWeight = styleWeight
+        let weights = styleWeight.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !weights.isEmpty, let weights = weights as? [Float] else {
+            throw ValidationError("--style-weight takes a number or one per style such as 0.25,0.6, got '\(styleWeight)'")
+        }
+        if weights.count == 1 { o.styleWeight = weights[0] } else { o.styleWeights = weights }
         o.tvWeight = tvWeight
         o.contentLayers = contentLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         o.styleLayers = styleLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

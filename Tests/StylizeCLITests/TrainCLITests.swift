@@ -146,12 +146,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.png"))
     }
 
-    /// Two --style pictures train one network with conditional instance norm; `fast --model`
+    /// Two --style pictures (a style weight each) train one network with conditional instance norm; `fast --model`
     /// (by path or by name) picks a style or blends them, and `--style NAME` says how to.
     @Test func multiStyleTrainsAndBlends() throws {
         let dir = try fixtures()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let trained = try train(dir, ["--style", "\(examples)/the_scream.jpg", "--steps", "2"])
+        for (weights, mention) in [("0.3,x", "--style-weight takes a number or one per style"), ("0.3,0.5,0.7", "3 style weights for 2 styles")] {
+            let bad = try train(dir, ["--style", "\(examples)/the_scream.jpg", "--steps", "2", "--style-weight", weights])
+            #expect(bad.status != 0 && bad.stderr.contains(mention), "\(bad.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/net.onnx"))
+        let trained = try train(dir, ["--style", "\(examples)/the_scream.jpg", "--steps", "2", "--style-weight", "0.3,0.5"])
         #expect(trained.status == 0, "\(trained.stderr)")
         let env = ["STYLIZE_NETWORKS": dir]
         func fast(_ args: [String], _ out: String) throws -> RunResult {

@@ -54,6 +54,40 @@ import StylizeModels
         #expect(totals.last! < 0.5 * totals.first!, "total loss \(totals.first!) → \(totals.last!)")
     }
 
+    /// With one style weight per style, each image of a batch is weighed by its own style's
+    /// weight: two styles (the same painting), first-step totals with weights (w, w), (w, 0) and
+    /// (0, w) differ by w times each image's style distance, which add up to the first run's.
+    @Test func eachStyleHasItsOwnWeight() throws {
+        let dir = try photoFolder(copying: ["chelsea.png", "coffee.png"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let style = try ImageIO.load(sharedImages + "/starry_night.jpg")
+        let batch = try PhotoBatches(photos: TrainingPhotos(folder: dir), batchSize: 2, cropSize: 32, seed: 1, startStep: 0) { _ in }.next().batch
+        let w: Float = 0.5
+        func firstStep(_ weights: [Float]) throws -> LossTerms {
+            var o = options()
+            o.architecture.styles = 2
+            o.styleWeights = weights
+            let t = try StyleNetworkTrainer(weights: try sharedWeightsOrThrow(), styles: [style, style], options: o)
+            #expect(t.styleIndices(step: 0, batchSize: 2) == [0, 1])
+            return try t.train(on: batch, fractionDone: 0)
+        }
+        let (both, first, second) = try (firstStep([w, w]), firstStep([w, 0]), firstStep([0, w]))
+        var single = options()
+        single.architecture.styles = 2
+        single.styleWeight = w
+        let t = try StyleNetworkTrainer(weights: try sharedWeightsOrThrow(), styles: [style, style], options: single)
+        #expect(try t.train(on: batch, fractionDone: 0) == both, "(w, w) is the single weight w")
+        #expect(both.style == first.style && both.style == second.style, "the distances do not depend on the weights")
+        let parts = (both.total - first.total) + (both.total - second.total)
+        #expect(abs(parts - Double(w) * both.style) < 1e-3 * Double(w) * both.style, "\(parts) against \(Double(w) * both.style)")
+        #expect(both.total - first.total > 0 && both.total - second.total > 0)
+
+        var wrong = options()
+        wrong.architecture.styles = 2
+        wrong.styleWeights = [1, 2, 3]
+        expectError({ try wrong.validate() }, contains: "3 style weights for 2 styles")
+    }
+
     /// Each style loss other than Gram trains a network too: scaled to Gram's on a calibration
     /// photo, the total falls by half on one batch.
     @Test(arguments: [StyleLossKind.meanStd, .w2, .histogram, .mrf])

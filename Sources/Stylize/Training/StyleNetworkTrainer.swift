@@ -50,9 +50,9 @@ public final class StyleNetworkTrainer {
             calibration.map { preprocessing.networkInput($0.centreSquare(side: options.cropSize)) }
         }
         var objectives: [Objective] = []
-        for style in styles {
+        for (k, style) in styles.enumerated() {
             let objective = Objective(network: vgg, contentWeight: options.texture ? 0 : options.contentWeight,
-                                      styleWeight: options.styleWeight, tvWeight: options.tvWeight,
+                                      styleWeight: options.styleWeight(ofStyle: k), tvWeight: options.tvWeight,
                                       contentLayers: options.texture ? [] : options.contentLayers.map { LayerWeight($0) },
                                       styleLayers: options.styleLayers.map { LayerWeight($0) },
                                       styleLosses: options.styleLosses, styleLossSettings: options.styleLossSettings)

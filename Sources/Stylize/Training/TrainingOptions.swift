@@ -9,6 +9,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var architecture: TransformerNetArchitecture = .standard
     public var contentWeight: Float = 1
     public var styleWeight: Float = 0.25
+    /// One style weight per style of a network of several styles, in the styles' order (a
+    /// painting near photos in Gram terms, such as The Scream, needs more than one far from
+    /// them); empty: `styleWeight` for every style.
+    public var styleWeights: [Float] = []
     public var tvWeight: Float = 1e-5
     public var contentLayers: [String] = ["relu2_2"]
     /// Ending at relu4_1 keeps VGG-19's deepest, most expensive block out of every step.
@@ -43,14 +47,20 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The style weight of style `k` (`styleWeights[k]`, else `styleWeight`).
+    public func styleWeight(ofStyle k: Int) -> Float { styleWeights.isEmpty ? styleWeight : styleWeights[k] }
+
     /// Checks ranges and layer names before any work starts.
     public func validate() throws(TrainingError) {
         func check(_ ok: Bool, _ message: String) throws(TrainingError) { if !ok { throw .invalidOption(message) } }
         for (name, w) in [("content weight", contentWeight), ("style weight", styleWeight), ("TV weight", tvWeight)] {
             try check(w.isFinite && w >= 0, "\(name) must be a finite number ≥ 0, got \(w)")
         }
+        try check(styleWeights.isEmpty || styleWeights.count == architecture.styles,
+                  "\(styleWeights.count) style weights for \(architecture.styles) styles (give one for all, or one per style)")
+        for w in styleWeights { try check(w.isFinite && w >= 0, "style weight must be a finite number ≥ 0, got \(w)") }
         try check(learningRate.isFinite && learningRate > 0, "learning rate must be a finite number > 0, got \(learningRate)")
-        try check(!styleLayers.isEmpty || styleWeight == 0, "no style layers given")
+        try check(!styleLayers.isEmpty || (styleWeights.max() ?? styleWeight) == 0, "no style layers given")
         try check(!contentLayers.isEmpty || contentWeight == 0, "no content layers given")
         for layer in contentLayers + styleLayers {
             try check(VGG19.layerNames.contains(layer), "unknown layer '\(layer)' (VGG-19 has relu1_1 … relu5_4; see `stylize layers`)")
