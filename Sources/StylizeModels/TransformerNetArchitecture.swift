@@ -14,8 +14,8 @@ public struct TransformerNetArchitecture: Sendable, Equatable, Codable {
     public var residualBlocks: Int
     /// How many styles the network holds (1: a plain network; more: conditional instance norm).
     public var styles: Int
-    /// How the two upsampling convolutions enlarge their input (nearest in Johnson et al.'s and
-    /// PyTorch examples' networks; bilinear leaves no 2-pixel pattern for the convolution to learn).
+    /// How the two upsampling convolutions enlarge their input: nearest, as Johnson et al.'s and
+    /// PyTorch examples' networks, or bilinear.
     public var upsampling: UpsamplingMode
 
     /// Johnson et al.'s network: channels 32, 64, 128 and five residual blocks, one style.
